@@ -1,0 +1,78 @@
+// The last-known-good cache: user -> home location, with the time each was
+// last confirmed by LDAP. Consulted only when no LDAP server answers, so a
+// directory outage does not lock everyone out of their homes.
+
+import { readFileSync } from 'node:fs'
+import { EfsHomeError, oneLine } from '../errors.js'
+import { writeFileAtomic } from '../util/atomic-write.js'
+
+export interface CachedHome {
+  readonly location: string
+  /** Seconds since the epoch when LDAP last gave this location. */
+  readonly at: number
+}
+
+export type HomesCache = Map<string, CachedHome>
+
+const FORMAT_VERSION = 1
+
+function cacheError(file: string, why: string): EfsHomeError {
+  return new EfsHomeError('CACHE', `cache ${file}: ${why}`)
+}
+
+/** The cache's entries; an empty map when the file does not exist. */
+export function readHomesCache(file: string): HomesCache {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+    throw cacheError(file, oneLine(err))
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    throw cacheError(file, 'not valid JSON')
+  }
+  const users = (doc as { version?: unknown; users?: unknown } | null)?.users
+  if ((doc as { version?: unknown }).version !== FORMAT_VERSION || typeof users !== 'object' || users === null) {
+    throw cacheError(file, `not a version ${FORMAT_VERSION} efs-home cache`)
+  }
+  const cache: HomesCache = new Map()
+  for (const [user, value] of Object.entries(users)) {
+    const { location, at } = (value ?? {}) as Partial<CachedHome>
+    if (typeof location === 'string' && typeof at === 'number' && Number.isFinite(at)) cache.set(user, { location, at })
+  }
+  return cache
+}
+
+export function writeHomesCache(file: string, cache: HomesCache): void {
+  const users = Object.fromEntries([...cache.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, users })}\n`, 0o600)
+}
+
+/**
+ * Records what LDAP just said about `user` (a location, or undefined for "no
+ * such user"), rewriting the file only when that changes what it holds or
+ * the entry is getting old. Concurrent writers may drop each other's update:
+ * each write is whole, and the next lookup records it again.
+ */
+export function recordInHomesCache(file: string, user: string, location: string | undefined, now: number, refreshAfter: number): boolean {
+  let cache: HomesCache
+  try {
+    cache = readHomesCache(file)
+  } catch {
+    cache = new Map() // an unreadable cache is worthless: start it again
+  }
+  const known = cache.get(user)
+  if (location === undefined) {
+    if (known === undefined) return false
+    cache.delete(user)
+  } else {
+    if (known?.location === location && now - known.at < refreshAfter) return false
+    cache.set(user, { location, at: now })
+  }
+  writeHomesCache(file, cache)
+  return true
+}

@@ -1,0 +1,39 @@
+// efs-home config check | options
+
+import { configFilePath, loadConfig } from '../../config/load.js'
+import { type Option, OPTIONS, SERVER_OPTIONS } from '../../config/options.js'
+import { oneLine } from '../../errors.js'
+import type { Output } from '../output.js'
+
+export async function configCheck(out: Output): Promise<number> {
+  try {
+    const config = loadConfig(configFilePath())
+    out.out(`${config.file}: ok (${config.ldap.uri.length} LDAP server(s), ${config.servers.size} [server] section(s))`)
+    return 0
+  } catch (err) {
+    out.err(`efs-home: ${oneLine(err)}`)
+    return 1
+  }
+}
+
+function rows(section: string, table: Record<string, Option<unknown>>): string[] {
+  return Object.entries(table).map(([key, spec]) => {
+    const def = spec.required ? '(required)' : spec.default === undefined || spec.default === '' ? '(empty)' : `\`${spec.default}\``
+    return `| ${section} | \`${key}\` | ${def.replace(/\|/g, '\\|')} | ${spec.description.replace(/\|/g, '\\|')} |`
+  })
+}
+
+/** The option table as Markdown; the README's copy is checked against this. */
+export function optionsMarkdown(): string {
+  return [
+    '| section | key | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(OPTIONS).flatMap(([section, table]) => rows(`[${section}]`, table)),
+    ...rows('[server "NAME"]', SERVER_OPTIONS),
+  ].join('\n')
+}
+
+export async function configOptions(out: Output): Promise<number> {
+  out.out(optionsMarkdown())
+  return 0
+}

@@ -1,0 +1,54 @@
+// efs-home lookup USER: the program map's lookup, step by step.
+
+import { loadConfig } from '../../config/load.js'
+import { EfsHomeError, oneLine } from '../../errors.js'
+import { lookupHome, type Step } from '../../lookup/lookup.js'
+import { formatMountOptions } from '../../mount/options.js'
+import type { Output } from '../output.js'
+
+function describe(step: Step): string {
+  switch (step.step) {
+    case 'directory': {
+      const tried = step.attempts.map((a) => `${a.uri} ${a.ok ? 'answered' : `failed (${a.error ?? 'error'})`} in ${a.ms} ms`)
+      return `directory       ${tried.join('; ') || 'no server tried'}`
+    }
+    case 'cache':
+      return `cache           ${step.location} from ${step.file}, confirmed ${step.ageSeconds} s ago`
+    case 'location':
+      return `location        ${step.location.raw}: server ${step.location.server}, export ${step.location.export}, path ${step.location.rest}`
+    case 'classification': {
+      const s = step.server
+      const efs = s.kind === 'efs' ? `, file system ${s.fsId ?? 'unknown'}, region ${s.region}${s.az === undefined ? '' : `, zone ${s.az}`}` : ''
+      return `classification  ${s.name} is ${s.kind === 'efs' ? 'EFS' : 'classic NFS'} (by ${s.reason}${efs})`
+    }
+    case 'entry':
+      return `entry           ${step.text}\n                (fstype ${step.entry.fstype}, host ${step.entry.host}, path ${step.entry.path}, options ${formatMountOptions(step.entry.options)})`
+  }
+}
+
+export async function lookupCommand(user: string, json: boolean, out: Output): Promise<number> {
+  const steps: Step[] = []
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    out.err(`efs-home: ${oneLine(err)}`)
+    return 1
+  }
+  if (!json) out.out(`config          ${config.file}`)
+  try {
+    const result = await lookupHome(config, user, {
+      observe: (step) => {
+        steps.push(step)
+        if (!json) out.out(describe(step))
+      },
+    })
+    if (json) out.out(JSON.stringify({ key: user, ok: true, source: result.source, entry: result.text, steps }, null, 2))
+    return 0
+  } catch (err) {
+    const code = err instanceof EfsHomeError ? err.code : 'INTERNAL'
+    if (json) out.out(JSON.stringify({ key: user, ok: false, error: { code, message: oneLine(err) }, steps }, null, 2))
+    else out.out(`result          no entry: ${oneLine(err)} [${code}]`)
+    return 1
+  }
+}

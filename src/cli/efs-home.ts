@@ -1,0 +1,50 @@
+// efs-home: the administrator's command. Each subcommand's module is
+// imported only when that subcommand runs.
+
+import yargs from 'yargs'
+import { type Output, stdOutput } from './output.js'
+
+export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
+  let code = 0
+  const run = (work: () => Promise<number>) => async () => {
+    code = await work()
+  }
+  const parser = yargs([...argv])
+    .scriptName('efs-home')
+    .usage('$0 <command> [options]\n\nautofs home directories on Amazon EFS and classic NFS, driven by LDAP.')
+    .command(
+      'lookup <user>',
+      'explain, step by step, how efs-home-map answers for USER',
+      (y) => y.positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' }).option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
+      async (args) => run(async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out))(),
+    )
+    .command('config', 'check the config file or list its options', (y) =>
+      y
+        .command(
+          'check',
+          'validate the config file ($EFS_HOME_CONFIG or /etc/efs-home/efs-home.conf)',
+          (c) => c,
+          async () => run(async () => (await import('./commands/config.js')).configCheck(out))(),
+        )
+        .command(
+          'options',
+          'list every option with its default and meaning (Markdown)',
+          (c) => c,
+          async () => run(async () => (await import('./commands/config.js')).configOptions(out))(),
+        )
+        .demandCommand(1, 'config needs a subcommand: check or options'),
+    )
+    .demandCommand(1, 'a command is needed: see --help')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      out.err(`efs-home: ${msg ?? err?.message ?? 'failed'} (see efs-home --help)`)
+      code = 2
+    })
+    .exitProcess(false)
+  await parser.parseAsync()
+  return code
+}

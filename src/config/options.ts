@@ -1,0 +1,107 @@
+// Every config option, declared once: its type (the parser), default and
+// meaning. Loading, `efs-home config check` and the README's option table
+// (`efs-home config options`) all derive from this table.
+
+import { buildFilter } from '../directory/filter.js'
+import { parseMountOptions, type MountOption } from '../mount/options.js'
+import * as v from './values.js'
+
+export interface Option<T> {
+  readonly parse: v.Parser<T>
+  /** Raw default text, parsed like a configured value; undefined: no default. */
+  readonly default: string | undefined
+  readonly required: boolean
+  readonly description: string
+}
+
+function option<T>(parse: v.Parser<T>, def: string, description: string): Option<T> {
+  return { parse, default: def, required: false, description }
+}
+function optional<T>(parse: v.Parser<T>, description: string): Option<T | undefined> {
+  return { parse, default: undefined, required: false, description }
+}
+function required<T>(parse: v.Parser<T>, description: string): Option<T> {
+  return { parse, default: undefined, required: true, description }
+}
+
+const filterTemplate: v.Parser<string> = (raw) => {
+  try {
+    buildFilter(raw, 'probe')
+  } catch (err) {
+    throw new v.ValueError((err as Error).message)
+  }
+  return raw
+}
+
+const mountOptions: v.Parser<MountOption[]> = (raw) => {
+  try {
+    return parseMountOptions(raw)
+  } catch (err) {
+    throw new v.ValueError((err as Error).message)
+  }
+}
+
+const dnsNameFormat = v.template(['az', 'fs_id', 'region', 'dns_name_suffix'], ['fs_id'])
+const exportPrefix: v.Parser<string> = (raw) => {
+  v.template(['server'], [])(raw)
+  v.safePath(raw.split('{server}').join('server'))
+  return raw.replace(/(.)\/+$/, '$1')
+}
+
+export const OPTIONS = {
+  ldap: {
+    uri: required(v.ldapUriList, 'LDAP servers, tried in order until one answers (ldap:// or ldaps://, space-separated).'),
+    base: required(v.text, 'Search base for users.'),
+    filter: option(filterTemplate, '(&(objectClass=posixAccount)(uid={key}))', 'Search filter; {key} is replaced by the user name as a whole assertion value (never spliced into the text).'),
+    attribute: option(v.attributeName, 'homeDirectory', 'Attribute that holds the home location.'),
+    timeout: option(v.seconds, '3', 'Seconds one server may take, connect, bind and search together, before the next is tried.'),
+    starttls: option(v.bool, 'false', 'Upgrade ldap:// connections with StartTLS (the certificate is verified).'),
+    ca_file: optional(v.absolutePath, 'PEM file of CA certificates for ldaps:// and StartTLS; empty: the system store.'),
+    bind_dn: optional(v.text, 'DN for a simple bind; empty: anonymous.'),
+    bind_password_file: optional(v.absolutePath, 'File holding the bind password (first line); keep it mode 0600.'),
+  },
+  home: {
+    import_root: option(v.safePath, '/import', 'Locations look like <import_root>/<server>/<export>/<user>.'),
+    deadline: option(v.seconds, '10', 'Budget for a whole lookup, in seconds; automount never times a program map out.'),
+    cache_file: option(v.absolutePath, '/var/cache/efs-home/homes.json', 'Last-known-good user to location cache, used only when no LDAP server answers.'),
+    cache_max_age: option(v.seconds, '7d', 'Cache entries older than this are not used.'),
+    cache_update: option(v.bool, 'true', 'A successful lookup records its answer in the cache (best effort).'),
+  },
+  efs: {
+    region: option(v.region, 'us-east-1', 'AWS region of the file systems, for names built from a file system id.'),
+    dns_name_format: option(dnsNameFormat, '{az}.{fs_id}.efs.{region}.{dns_name_suffix}', 'EFS DNS name; the {az}. part is dropped when the zone is unknown.'),
+    dns_name_suffix: option(v.dnsSuffix, 'amazonaws.com', 'DNS suffix of the region (amazonaws.com.cn in China).'),
+    options: option(mountOptions, '', 'Mount options; efs-utils defaults (nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport) fill in every question these leave open.'),
+    tls: option(v.bool, 'true', 'Encrypt EFS traffic through the bundled TLS proxy.'),
+    ca_file: option(v.absolutePath, '/etc/efs-home/efs-ca.pem', 'CA certificates that EFS server certificates must chain to.'),
+    port_range: option(v.portRange, '20049-21049', 'Local ports for the TLS proxies.'),
+    fall_back_to_mount_target_ip: option(v.bool, 'true', 'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.'),
+    host_pattern: optional(v.regex, 'Regular expression: server names matching it are EFS aliases.'),
+  },
+  nfs: {
+    options: option(mountOptions, 'vers=4', 'Mount options for classic NFS servers.'),
+    export_prefix: option(exportPrefix, '/export/{server}', 'Server-side path above <export>; {server} is the server name.'),
+  },
+} as const
+
+/** Keys of a `[server "NAME"]` section: its own, and per-server overrides of [efs] and [nfs]. */
+export const SERVER_OPTIONS = {
+  type: optional(v.oneOf('efs', 'nfs'), 'efs or nfs; overrides the name heuristic.'),
+  fs_id: optional(v.fileSystemId, 'EFS file system id (fs-...).'),
+  az: optional(v.availabilityZone, 'Availability zone of the mount target to use.'),
+  mount_target_ip: optional(v.hostname, 'Mount target address to use instead of the DNS name (like efs-utils mounttargetip).'),
+  tls: optional(v.bool, 'Overrides [efs] tls.'),
+  region: optional(v.region, 'Overrides [efs] region.'),
+  dns_name_suffix: optional(v.dnsSuffix, 'Overrides [efs] dns_name_suffix.'),
+  options: optional(mountOptions, 'Overrides [efs] options or [nfs] options.'),
+  export_prefix: optional(exportPrefix, 'Overrides [nfs] export_prefix.'),
+} as const
+
+type Values<S> = { -readonly [K in keyof S]: S[K] extends Option<infer T> ? T : never }
+
+export type SectionName = keyof typeof OPTIONS
+export type LdapSettings = Values<typeof OPTIONS.ldap>
+export type HomeSettings = Values<typeof OPTIONS.home>
+export type EfsSettings = Values<typeof OPTIONS.efs>
+export type NfsSettings = Values<typeof OPTIONS.nfs>
+export type ServerSettings = Values<typeof SERVER_OPTIONS>

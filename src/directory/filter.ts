@@ -1,0 +1,61 @@
+// The search filter comes from a site template such as
+// `(&(objectClass=posixAccount)(uid={key}))`. The key never passes through
+// filter text: the template is parsed with a placeholder, and the key is put
+// into the parsed assertion objects, which ldapts encodes as raw octets.
+
+import {
+  AndFilter,
+  ApproximateFilter,
+  EqualityFilter,
+  ExtensibleFilter,
+  type Filter,
+  FilterParser,
+  GreaterThanEqualsFilter,
+  LessThanEqualsFilter,
+  NotFilter,
+  OrFilter,
+  SubstringFilter,
+} from 'ldapts'
+
+// Letters only, so the filter parser keeps it as one plain assertion value.
+const PLACEHOLDER = 'efshomekeyplaceholderzq'
+
+export class FilterTemplateError extends Error {
+  override name = 'FilterTemplateError'
+}
+
+const VALUED = [EqualityFilter, ApproximateFilter, GreaterThanEqualsFilter, LessThanEqualsFilter, ExtensibleFilter]
+
+/** Puts `key` into every assertion of `filter` whose value is the placeholder; returns how many. */
+function substitute(filter: Filter, key: string): number {
+  if (filter instanceof AndFilter || filter instanceof OrFilter) {
+    return filter.filters.reduce((n, f) => n + substitute(f, key), 0)
+  }
+  if (filter instanceof NotFilter) return substitute(filter.filter, key)
+  if (filter instanceof SubstringFilter) {
+    if ([filter.initial, filter.final, ...filter.any].some((part) => part.includes(PLACEHOLDER))) {
+      throw new FilterTemplateError('{key} must be a whole assertion value, not part of a wildcard match')
+    }
+    return 0
+  }
+  if (!VALUED.some((kind) => filter instanceof kind)) return 0
+  const valued = filter as EqualityFilter
+  if (typeof valued.value !== 'string' || !valued.value.includes(PLACEHOLDER)) return 0
+  if (valued.value !== PLACEHOLDER) throw new FilterTemplateError('{key} must be a whole assertion value, like (uid={key})')
+  valued.value = key
+  return 1
+}
+
+/** The search filter for `key`; throws FilterTemplateError when the template is unusable. */
+export function buildFilter(template: string, key: string): Filter {
+  if (template.includes(PLACEHOLDER)) throw new FilterTemplateError('the template contains a reserved word')
+  const withPlaceholder = template.split('{key}').join(PLACEHOLDER)
+  let filter: Filter
+  try {
+    filter = FilterParser.parseString(withPlaceholder)
+  } catch (err) {
+    throw new FilterTemplateError(`'${template}' is not an LDAP filter: ${(err as Error).message}`)
+  }
+  if (substitute(filter, key) === 0) throw new FilterTemplateError(`'${template}' must contain {key}`)
+  return filter
+}

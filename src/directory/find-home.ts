@@ -1,0 +1,38 @@
+// One user's home location from the directory: exactly one entry with
+// exactly one value, or a typed error.
+
+import type { LdapSettings } from '../config/options.js'
+import { EfsHomeError } from '../errors.js'
+import type { Deadline } from '../util/deadline.js'
+import { buildFilter } from './filter.js'
+import { type Answered, onFirstServer } from './servers.js'
+
+function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
+  const name = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase())
+  const value = name === undefined ? undefined : entry[name]
+  if (value === undefined) return []
+  return (Array.isArray(value) ? value : [value]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)))
+}
+
+/** The location, or NOT_FOUND / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
+export async function findHome(settings: LdapSettings, key: string, deadline: Deadline): Promise<Answered<string>> {
+  const filter = buildFilter(settings.filter, key)
+  return onFirstServer(settings, deadline, async (client) => {
+    // Two are enough to tell "exactly one" from "more than one".
+    const { searchEntries } = await client.search(settings.base, {
+      scope: 'sub',
+      filter,
+      attributes: [settings.attribute],
+      sizeLimit: 2,
+    })
+    if (searchEntries.length === 0) throw new EfsHomeError('NOT_FOUND', `no LDAP entry for '${key}'`)
+    if (searchEntries.length > 1) {
+      throw new EfsHomeError('AMBIGUOUS', `refused '${key}': more than one LDAP entry matches (${searchEntries.map((e) => e.dn).join('; ')})`)
+    }
+    const values = valuesOf(searchEntries[0] ?? {}, settings.attribute)
+    if (values.length !== 1) {
+      throw new EfsHomeError(values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
+    }
+    return values[0] ?? ''
+  })
+}

@@ -1,0 +1,103 @@
+// ldapts has no failover: try each configured URI in order, each attempt
+// (connect, StartTLS, bind, operation) bounded by the per-server timeout and
+// the lookup's deadline, and use the first server that completes.
+
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
+import { Client } from 'ldapts'
+import type { LdapSettings } from '../config/options.js'
+import { EfsHomeError, oneLine } from '../errors.js'
+import { type Deadline, withTimeout } from '../util/deadline.js'
+
+export interface Attempt {
+  readonly uri: string
+  readonly ok: boolean
+  readonly error?: string
+  readonly ms: number
+}
+
+export interface Answered<T> {
+  readonly uri: string
+  readonly value: T
+  readonly attempts: readonly Attempt[]
+}
+
+/** Thrown when no server answered; carries each server's failure. */
+export class DirectoryUnavailableError extends EfsHomeError {
+  readonly attempts: readonly Attempt[]
+
+  constructor(attempts: readonly Attempt[]) {
+    const why = attempts.map((a) => `${a.uri}: ${a.error ?? 'failed'}`).join('; ')
+    super('LDAP_UNAVAILABLE', `no LDAP server answered (${why || 'no time left to try any'})`)
+    this.attempts = attempts
+  }
+}
+
+function readConfigured(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw new EfsHomeError('CONFIG', `cannot read ${what} ${file}: ${oneLine(err)}`)
+  }
+}
+
+function tlsOptions(settings: LdapSettings, host: string): ConnectionOptions {
+  const options: ConnectionOptions = { minVersion: 'TLSv1.2', servername: host, rejectUnauthorized: true }
+  if (settings.ca_file !== undefined) options.ca = readConfigured(settings.ca_file, '[ldap] ca_file')
+  return options
+}
+
+async function attempt<T>(
+  settings: LdapSettings,
+  url: URL,
+  password: string | undefined,
+  ms: number,
+  operation: (client: Client) => Promise<T>,
+): Promise<T> {
+  const secure = url.protocol === 'ldaps:'
+  const tls = secure || settings.starttls ? tlsOptions(settings, url.hostname) : undefined
+  const client = new Client({
+    url: `${url.protocol}//${url.host}`,
+    connectTimeout: ms,
+    timeout: ms,
+    ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
+  })
+  const work = async (): Promise<T> => {
+    if (!secure && tls !== undefined) await client.startTLS(tls)
+    if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, password ?? '')
+    return operation(client)
+  }
+  try {
+    return await withTimeout(work(), ms, 'connect, bind and search', () => void client.unbind().catch(() => undefined))
+  } finally {
+    await client.unbind().catch(() => undefined)
+  }
+}
+
+/** Runs `operation` on the first server that completes it; DirectoryUnavailableError when none does. */
+export async function onFirstServer<T>(
+  settings: LdapSettings,
+  deadline: Deadline,
+  operation: (client: Client) => Promise<T>,
+  perServerMs: number = settings.timeout * 1000,
+): Promise<Answered<T>> {
+  const password =
+    settings.bind_password_file === undefined
+      ? undefined
+      : (readConfigured(settings.bind_password_file, '[ldap] bind_password_file').toString('utf8').split(/\r?\n/)[0] ?? '').trim()
+  const attempts: Attempt[] = []
+  for (const url of settings.uri) {
+    const ms = deadline.budget(perServerMs)
+    if (ms <= 0) break
+    const started = Date.now()
+    try {
+      const value = await attempt(settings, url, password, ms, operation)
+      attempts.push({ uri: url.href, ok: true, ms: Date.now() - started })
+      return { uri: url.href, value, attempts }
+    } catch (err) {
+      if (err instanceof EfsHomeError) throw err
+      attempts.push({ uri: url.href, ok: false, error: oneLine(err), ms: Date.now() - started })
+    }
+  }
+  throw new DirectoryUnavailableError(attempts)
+}

@@ -1,0 +1,44 @@
+// Every failure the tools report is one of these: a stable code for scripts
+// and tests, and a one-line message that names cause, subject and remedy.
+
+export type ErrorCode =
+  | 'CONFIG' // the config file is missing, unreadable or invalid
+  | 'KEY' // automount handed us a key that is not a plausible user name
+  | 'NOT_FOUND' // LDAP answered: no such user
+  | 'AMBIGUOUS' // more than one LDAP entry for the key
+  | 'LOCATION' // the user's home location is malformed or unsafe
+  | 'LDAP_UNAVAILABLE' // no LDAP server answered in time
+  | 'DEADLINE' // the whole lookup ran out of time
+  | 'ENTRY' // a mount entry cannot be built for this server
+  | 'CACHE' // the last-known-good cache is unusable
+
+export class EfsHomeError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = 'EfsHomeError'
+  }
+}
+
+export class ConfigError extends EfsHomeError {
+  readonly file: string
+  readonly section: string | undefined
+  readonly key: string | undefined
+
+  constructor(file: string, message: string, where: { section?: string; key?: string } = {}) {
+    const place = where.section === undefined ? '' : `[${where.section}]${where.key === undefined ? '' : ` ${where.key}`}: `
+    super('CONFIG', `${place}${message} (${file})`)
+    this.file = file
+    this.section = where.section
+    this.key = where.key
+    this.name = 'ConfigError'
+  }
+}
+
+/** The message of anything thrown, on one line: automount logs each stderr line separately. */
+export function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim()
+}

@@ -1,0 +1,102 @@
+// key -> map entry: the code automount runs through efs-home-map, and that
+// `efs-home lookup` and tests call in-process. No process-level state: the
+// config comes in, the answer (or a typed error) goes out, and each step is
+// reported to an optional observer so it can be explained.
+
+import { readHomesCache, recordInHomesCache } from '../cache/homes-cache.js'
+import type { Config } from '../config/load.js'
+import { findHome } from '../directory/find-home.js'
+import { type Attempt, DirectoryUnavailableError } from '../directory/servers.js'
+import { EfsHomeError, oneLine } from '../errors.js'
+import { type Location, parseLocation } from '../location/location.js'
+import { buildEntry, formatEntry, type MountEntry } from '../mount/entry.js'
+import { classifyServer, type Server } from '../servers/classify.js'
+import { Deadline } from '../util/deadline.js'
+import { checkKey } from './key.js'
+
+export type Step =
+  | { readonly step: 'directory'; readonly uri: string | undefined; readonly attempts: readonly Attempt[]; readonly error?: string }
+  | { readonly step: 'cache'; readonly file: string; readonly location: string; readonly ageSeconds: number }
+  | { readonly step: 'location'; readonly location: Location }
+  | { readonly step: 'classification'; readonly server: Server }
+  | { readonly step: 'entry'; readonly entry: MountEntry; readonly text: string }
+
+export interface LookupOptions {
+  /** Called with each step as it completes. */
+  readonly observe?: (step: Step) => void
+  /** Seconds since the epoch; for cache ages. */
+  readonly now?: number
+}
+
+export interface LookupResult {
+  readonly key: string
+  readonly source: 'ldap' | 'cache'
+  readonly location: Location
+  readonly server: Server
+  readonly entry: MountEntry
+  /** The map entry line automount reads. */
+  readonly text: string
+}
+
+async function locate(config: Config, key: string, now: number, observe: (s: Step) => void): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
+  const deadline = new Deadline(config.home.deadline)
+  try {
+    const answer = await findHome(config.ldap, key, deadline)
+    observe({ step: 'directory', uri: answer.uri, attempts: answer.attempts })
+    return { raw: answer.value, source: 'ldap' }
+  } catch (err) {
+    if (err instanceof DirectoryUnavailableError) {
+      observe({ step: 'directory', uri: undefined, attempts: err.attempts, error: err.message })
+      return { raw: fromCache(config, key, now, err, observe), source: 'cache' }
+    }
+    if (err instanceof EfsHomeError && err.code === 'NOT_FOUND' && config.home.cache_update) {
+      // LDAP says the user is gone: make sure an outage cannot bring them back.
+      bestEffort(() => recordInHomesCache(config.home.cache_file, key, undefined, now, 0))
+    }
+    throw err
+  }
+}
+
+function fromCache(config: Config, key: string, now: number, unavailable: DirectoryUnavailableError, observe: (s: Step) => void): string {
+  const file = config.home.cache_file
+  let cached
+  try {
+    cached = readHomesCache(file).get(key)
+  } catch (err) {
+    throw new EfsHomeError('LDAP_UNAVAILABLE', `${unavailable.message}; and the cache is unusable: ${oneLine(err)}`)
+  }
+  const ageSeconds = cached === undefined ? undefined : now - cached.at
+  if (cached === undefined || ageSeconds === undefined || ageSeconds > config.home.cache_max_age || ageSeconds < 0) {
+    const why = cached === undefined ? `no cached location for '${key}'` : `the cached location for '${key}' is too old`
+    throw new EfsHomeError('LDAP_UNAVAILABLE', `${unavailable.message}; and ${why} in ${file}`)
+  }
+  observe({ step: 'cache', file, location: cached.location, ageSeconds })
+  return cached.location
+}
+
+function bestEffort(work: () => unknown): void {
+  try {
+    work()
+  } catch {
+    // The cache only helps during outages; failing to update it must not fail a login.
+  }
+}
+
+export async function lookupHome(config: Config, rawKey: string, options: LookupOptions = {}): Promise<LookupResult> {
+  const observe = options.observe ?? (() => undefined)
+  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const key = checkKey(rawKey)
+  const { raw, source } = await locate(config, key, now, observe)
+  const location = parseLocation(raw, config.home.import_root)
+  observe({ step: 'location', location })
+  const server = classifyServer(config, location.server)
+  observe({ step: 'classification', server })
+  const entry = buildEntry(config, server, { export: location.export, rest: location.rest })
+  const text = formatEntry(entry)
+  observe({ step: 'entry', entry, text })
+  if (source === 'ldap' && config.home.cache_update) {
+    // Re-record well before entries expire, so a regular user never ages out.
+    bestEffort(() => recordInHomesCache(config.home.cache_file, key, raw, now, config.home.cache_max_age / 4))
+  }
+  return { key, source, location, server, entry, text }
+}

@@ -1,0 +1,83 @@
+// The one place where a server and a path become an autofs map entry. The
+// program map (per user) and efs-map-gen (per export) both call it, so a
+// server gets the same options whichever way it is mounted.
+
+import type { Config } from '../config/load.js'
+import { EfsHomeError } from '../errors.js'
+import type { EfsServer, NfsServer, Server } from '../servers/classify.js'
+import { formatEfsDnsName } from '../servers/efs-names.js'
+import { formatMountOptions, type MountOption, parseMountOptions, withDefaults } from './options.js'
+
+// efs-utils' defaults; each applies only where the site's options are silent.
+export const EFS_DEFAULT_OPTIONS: readonly MountOption[] = parseMountOptions(
+  'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport',
+)
+
+export interface MountEntry {
+  readonly fstype: 'nfs' | 'nfs4'
+  readonly options: readonly MountOption[]
+  readonly host: string
+  readonly path: string
+}
+
+/** `export` and, for a home, the path below it (`<user>`), as the server-relative tail. */
+export interface MountTarget {
+  readonly export: string
+  readonly rest?: string
+}
+
+function tail(target: MountTarget): string {
+  return target.rest === undefined || target.rest === '' ? `/${target.export}` : `/${target.export}/${target.rest}`
+}
+
+function nfsEntry(config: Config, server: NfsServer, target: MountTarget): MountEntry {
+  const prefix = (server.section?.export_prefix ?? config.nfs.export_prefix).split('{server}').join(server.name)
+  return {
+    fstype: 'nfs',
+    options: server.section?.options ?? config.nfs.options,
+    host: server.name,
+    path: `${prefix === '/' ? '' : prefix}${tail(target)}`,
+  }
+}
+
+/** The host to mount: an explicit mount target, the DNS name built from the id, or the name itself. */
+export function efsHost(config: Config, server: EfsServer): string {
+  const explicit = server.section?.mount_target_ip
+  if (explicit !== undefined) return explicit
+  if (server.reason === 'file system id' && server.fsId !== undefined) {
+    return formatEfsDnsName(config.efs.dns_name_format, {
+      az: server.az,
+      fsId: server.fsId,
+      region: server.region,
+      suffix: server.dnsNameSuffix,
+    })
+  }
+  return server.name
+}
+
+function efsEntry(config: Config, server: EfsServer, target: MountTarget): MountEntry {
+  const tls = server.section?.tls ?? config.efs.tls
+  if (tls) {
+    throw new EfsHomeError(
+      'ENTRY',
+      `EFS server ${server.name} needs TLS, and this efs-home has no TLS proxy yet: set tls = false in [efs] or [server "${server.name}"] to mount it unencrypted`,
+    )
+  }
+  return {
+    fstype: 'nfs4',
+    options: withDefaults(server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS),
+    host: efsHost(config, server),
+    path: tail(target),
+  }
+}
+
+export function buildEntry(config: Config, server: Server, target: MountTarget): MountEntry {
+  return server.kind === 'efs' ? efsEntry(config, server, target) : nfsEntry(config, server, target)
+}
+
+/** The map entry text: `-fstype=nfs4,opts host:/path` (IPv6 hosts in brackets). */
+export function formatEntry(entry: MountEntry): string {
+  const host = entry.host.includes(':') ? `[${entry.host}]` : entry.host
+  const options = [`fstype=${entry.fstype}`, formatMountOptions(entry.options)].filter((o) => o !== '').join(',')
+  return `-${options} ${host}:${entry.path}`
+}

@@ -1,0 +1,51 @@
+// Is <server> an EFS file system or a classic NFS server? A [server]
+// section decides; else the name: a file system id, an EFS DNS name, or a
+// name matching [efs] host_pattern is EFS; anything else is classic NFS.
+
+import type { Config } from '../config/load.js'
+import type { ServerSettings } from '../config/options.js'
+import { FS_ID_RE, parseEfsDnsName } from './efs-names.js'
+
+export type Reason = 'server section' | 'file system id' | 'EFS DNS name' | 'host_pattern' | 'default'
+
+export interface NfsServer {
+  readonly kind: 'nfs'
+  readonly name: string
+  readonly reason: Reason
+  readonly section: ServerSettings | undefined
+}
+
+export interface EfsServer {
+  readonly kind: 'efs'
+  readonly name: string
+  readonly reason: Reason
+  readonly section: ServerSettings | undefined
+  /** Known from the name itself or from the server section. */
+  readonly fsId: string | undefined
+  readonly region: string
+  readonly dnsNameSuffix: string
+  readonly az: string | undefined
+}
+
+export type Server = NfsServer | EfsServer
+
+export function classifyServer(config: Config, name: string): Server {
+  const section = config.servers.get(name.toLowerCase())
+  const dnsName = parseEfsDnsName(name)
+  const efs = (reason: Reason): EfsServer => ({
+    kind: 'efs',
+    name,
+    reason,
+    section,
+    fsId: section?.fs_id ?? dnsName?.fsId ?? (FS_ID_RE.test(name) ? name : undefined),
+    region: section?.region ?? dnsName?.region ?? config.efs.region,
+    dnsNameSuffix: section?.dns_name_suffix ?? dnsName?.suffix ?? config.efs.dns_name_suffix,
+    az: section?.az ?? dnsName?.az,
+  })
+  if (section?.type === 'nfs') return { kind: 'nfs', name, reason: 'server section', section }
+  if (section?.type === 'efs' || section?.fs_id !== undefined) return efs('server section')
+  if (FS_ID_RE.test(name)) return efs('file system id')
+  if (dnsName !== undefined) return efs('EFS DNS name')
+  if (config.efs.host_pattern?.test(name) === true) return efs('host_pattern')
+  return { kind: 'nfs', name, reason: section === undefined ? 'default' : 'server section', section }
+}

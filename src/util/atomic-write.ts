@@ -1,0 +1,35 @@
+// Files other processes read (maps, caches) are replaced whole: written to
+// a temporary file in the same directory, flushed, then renamed over the old
+// one, so a reader sees the old or the new file and never a part.
+
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+  const dir = dirname(file)
+  mkdirSync(dir, { recursive: true })
+  const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const fd = openSync(temp, 'wx', mode)
+  try {
+    writeFileSync(fd, data)
+    fsyncSync(fd)
+  } catch (err) {
+    closeSync(fd)
+    rmSync(temp, { force: true })
+    throw err
+  }
+  closeSync(fd)
+  try {
+    renameSync(temp, file)
+  } catch (err) {
+    rmSync(temp, { force: true })
+    throw err
+  }
+  const dirFd = openSync(dir, 'r')
+  try {
+    fsyncSync(dirFd)
+  } finally {
+    closeSync(dirFd)
+  }
+}
