@@ -50,6 +50,14 @@ function substitute(filter: Filter, key: string): number {
 export function buildFilter(template: string, key: string): Filter {
   if (template.includes(PLACEHOLDER)) throw new FilterTemplateError('the template contains a reserved word')
   const withPlaceholder = template.split('{key}').join(PLACEHOLDER)
+  // ldapts parses an unclosed filter without complaint; in filter text every
+  // parenthesis is structure (literal ones are written \28 and \29).
+  let depth = 0
+  for (const c of withPlaceholder) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0
+    if (depth < 0) break
+  }
+  if (depth !== 0) throw new FilterTemplateError(`'${template}' is not an LDAP filter: unbalanced parentheses`)
   let filter: Filter
   try {
     filter = FilterParser.parseString(withPlaceholder)
