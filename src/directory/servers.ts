@@ -3,8 +3,9 @@
 // the lookup's deadline, and use the first server that completes.
 
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
-import { Client } from 'ldapts'
+import { Client, ResultCodeError } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Deadline, withTimeout } from '../util/deadline.js'
@@ -33,6 +34,13 @@ export class DirectoryUnavailableError extends EfsHomeError {
   }
 }
 
+/** ldapts result errors read "<server text> Code: 0x31": say which result it was. */
+function describe(err: unknown): string {
+  if (!(err instanceof ResultCodeError)) return oneLine(err)
+  const text = oneLine(err).replace(/\s*Code: 0x[0-9a-f]+$/, '')
+  return `${err.name.replace(/Error$/, '')} (LDAP result ${err.code})${text === '' ? '' : `: ${text}`}`
+}
+
 function readConfigured(file: string, what: string): Buffer {
   try {
     return readFileSync(file)
@@ -42,7 +50,8 @@ function readConfigured(file: string, what: string): Buffer {
 }
 
 function tlsOptions(settings: LdapSettings, host: string): ConnectionOptions {
-  const options: ConnectionOptions = { minVersion: 'TLSv1.2', servername: host, rejectUnauthorized: true }
+  // SNI carries names only; the certificate is checked against an IP address all the same.
+  const options: ConnectionOptions = { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(host) === 0 ? { servername: host } : {}) }
   if (settings.ca_file !== undefined) options.ca = readConfigured(settings.ca_file, '[ldap] ca_file')
   return options
 }
@@ -96,7 +105,7 @@ export async function onFirstServer<T>(
       return { uri: url.href, value, attempts }
     } catch (err) {
       if (err instanceof EfsHomeError) throw err
-      attempts.push({ uri: url.href, ok: false, error: oneLine(err), ms: Date.now() - started })
+      attempts.push({ uri: url.href, ok: false, error: describe(err), ms: Date.now() - started })
     }
   }
   throw new DirectoryUnavailableError(attempts)

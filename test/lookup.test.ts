@@ -1,0 +1,170 @@
+// The lookup library against a real slapd: thousands of users, hostile keys
+// and values, and LDAP servers that refuse, hang or disappear.
+
+import t, { type Test } from 'tap'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
+import { parseConfig, type Config } from '../src/config/load.js'
+import { lookupHome, type Step } from '../src/lookup/lookup.js'
+import { EFS_ID, siteConfig } from './fixtures/config.js'
+import { blackHole, freePort } from './fixtures/processes.js'
+import { scratchDir } from './fixtures/scratch.js'
+import { ROOT_DN, ROOT_PW, startSlapd, type User } from './fixtures/slapd.js'
+import { makeTestCa } from './fixtures/tls.js'
+import { BAD_KEYS } from './fixtures/bad-input.js'
+
+const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+
+// Home locations by user number, and what the map must print for each.
+const KINDS: [(i: number) => string, (i: number) => string][] = [
+  [(i) => `/import/nw-syd-efs1/${i % 3}/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/${i % 3}/u${i}`],
+  [(i) => `/import/${EFS_ID}/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} ${EFS_ID}.efs.us-east-1.amazonaws.com:/1/u${i}`],
+  [(i) => `/import/kamen/2/u${i}`, (i) => `-fstype=nfs,vers=4 kamen:/export/kamen/2/u${i}`],
+  [(i) => `/import/kamen.cse.example.edu/3/u${i}`, (i) => `-fstype=nfs,vers=4.2 kamen.cse.example.edu:/srv/homes/3/u${i}`],
+  [(i) => `/import/nw-syd-efs2/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} nw-syd-efs2:/1/u${i}`],
+]
+const USERS = 3000
+
+const BAD_VALUES: Record<string, string> = {
+  space: '/import/kamen/1/sp ace',
+  comma: '/import/kamen/1/com,ma',
+  quote: '/import/kamen/1/qu"ote',
+  newline: '/import/kamen/1/new\nline',
+  dotdot: '/import/kamen/1/../../../etc',
+  relative: 'import/kamen/1/relative',
+  outside: '/home/kamen/1/outside',
+  short: '/import/kamen/short',
+}
+
+const users: User[] = [
+  ...Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: KINDS[i % KINDS.length]![0](i) })),
+  ...Object.entries(BAD_VALUES).map(([uid, home]) => ({ uid, home })),
+  { uid: 'dup', home: '/import/kamen/1/dup' },
+  { uid: 'dup', home: '/import/kamen/2/dup', ou: 'Staff' },
+]
+
+const ca = makeTestCa(t)
+const cert = ca.issue('localhost', ['127.0.0.1', 'localhost'])
+const slapd = await startSlapd(t, users, { tls: cert })
+
+function config(t: Test, uris: string[], extra = ''): Config {
+  const dir = scratchDir(t, 'lookup')
+  return parseConfig(join(dir, 'efs-home.conf'), siteConfig(uris, dir, extra))
+}
+
+t.test('thousands of users, each kind of home, the right entry', async (t) => {
+  const c = config(t, [slapd.url])
+  for (let i = 0; i < USERS; i += 97) {
+    const result = await lookupHome(c, `u${i}`)
+    t.equal(result.text, KINDS[i % KINDS.length]![1](i), `u${i}`)
+    t.equal(result.source, 'ldap')
+  }
+})
+
+t.test('hostile keys never reach LDAP', async (t) => {
+  const c = config(t, [slapd.url])
+  const before = slapd.searches()
+  for (const key of BAD_KEYS) {
+    await t.rejects(lookupHome(c, key), { code: 'KEY' }, JSON.stringify(key))
+  }
+  t.equal(slapd.searches(), before, 'slapd received no search at all')
+})
+
+t.test('unsafe or ambiguous directory values are refused', async (t) => {
+  const c = config(t, [slapd.url])
+  for (const uid of Object.keys(BAD_VALUES)) {
+    await t.rejects(lookupHome(c, uid), { code: 'LOCATION' }, uid)
+  }
+  await t.rejects(lookupHome(c, 'dup'), { code: 'AMBIGUOUS', message: /more than one LDAP entry/ })
+  await t.rejects(lookupHome(c, 'nobody'), { code: 'NOT_FOUND' })
+  t.equal(slapd.searches('uid=nobody'), 1, 'one search per lookup')
+})
+
+t.test('first URI refused: the second answers', async (t) => {
+  const closed = `ldap://127.0.0.1:${await freePort()}`
+  const steps: Step[] = []
+  const result = await lookupHome(config(t, [closed, slapd.url]), 'u0', { observe: (s) => steps.push(s) })
+  t.equal(result.text, KINDS[0]![1](0))
+  t.match(steps[0], { step: 'directory', uri: slapd.url, attempts: [{ uri: closed, ok: false, error: /ECONNREFUSED/ }, { uri: slapd.url, ok: true }] })
+})
+
+t.test('first URI a black hole: the per-server timeout moves on to the second', async (t) => {
+  const hole = await blackHole(t)
+  const steps: Step[] = []
+  const result = await lookupHome(config(t, [`ldap://127.0.0.1:${hole.port}`, slapd.url]), 'u2', { observe: (s) => steps.push(s) })
+  t.equal(result.text, KINDS[2]![1](2))
+  t.equal(hole.connections(), 1, 'the black hole was tried')
+  t.match(steps[0], { attempts: [{ ok: false, error: /timed out/ }, { ok: true }] })
+})
+
+t.test('simple bind with the password from a file', async (t) => {
+  const dir = scratchDir(t)
+  writeFileSync(join(dir, 'pw'), `${ROOT_PW}\n`, { mode: 0o600 })
+  writeFileSync(join(dir, 'wrong'), 'nope\n', { mode: 0o600 })
+  const c = config(t, [slapd.url])
+  const bound = (file: string): Config => ({ ...c, ldap: { ...c.ldap, bind_dn: ROOT_DN, bind_password_file: join(dir, file) } })
+  t.equal((await lookupHome(bound('pw'), 'u3')).text, KINDS[3]![1](3))
+  await t.rejects(lookupHome(bound('wrong'), 'u13'), { code: 'LDAP_UNAVAILABLE', message: /invalid ?credentials/i })
+  await t.rejects(lookupHome(bound('absent'), 'u13'), { code: 'CONFIG', message: /cannot read \[ldap\] bind_password_file/ })
+})
+
+t.test('ldaps:// and StartTLS verify the server against ca_file', async (t) => {
+  const c = config(t, [slapd.ldapsUrl!])
+  const trusted = { ...c, ldap: { ...c.ldap, ca_file: ca.caFile } }
+  t.equal((await lookupHome(trusted, 'u4')).text, KINDS[4]![1](4))
+  await t.rejects(lookupHome(c, 'u14'), { code: 'LDAP_UNAVAILABLE', message: /certificate/ }, 'untrusted without the CA')
+  const starttls = { ...c, ldap: { ...c.ldap, uri: [new URL(slapd.url)], starttls: true, ca_file: ca.caFile } }
+  t.equal((await lookupHome(starttls, 'u5')).text, KINDS[0]![1](5))
+  const untrustedStarttls = { ...starttls, ldap: { ...starttls.ldap, ca_file: undefined } }
+  await t.rejects(lookupHome(untrustedStarttls, 'u15'), { code: 'LDAP_UNAVAILABLE', message: /certificate/ })
+})
+
+t.test('the last-known-good cache', async (t) => {
+  const c = config(t, [slapd.url])
+  const file = c.home.cache_file
+  await lookupHome(c, 'u7')
+  t.equal(readHomesCache(file).get('u7')?.location, KINDS[2]![0](7), 'a successful lookup records the location')
+
+  const hole = await blackHole(t)
+  const down = { ...c, ldap: { ...c.ldap, uri: [new URL(`ldap://127.0.0.1:${await freePort()}`), new URL(`ldap://127.0.0.1:${hole.port}`)] } }
+  const steps: Step[] = []
+  const cached = await lookupHome(down, 'u7', { observe: (s) => steps.push(s) })
+  t.equal(cached.source, 'cache')
+  t.equal(cached.text, KINDS[2]![1](7), 'all servers down: answered from the cache')
+  t.match(steps.map((s) => s.step), ['directory', 'cache', 'location', 'classification', 'entry'])
+
+  const later = Math.floor(Date.now() / 1000) + c.home.cache_max_age + 60
+  await t.rejects(lookupHome(down, 'u7', { now: later }), { code: 'LDAP_UNAVAILABLE', message: /too old/ }, 'a stale entry is not used')
+  await t.rejects(lookupHome(down, 'u8'), { code: 'LDAP_UNAVAILABLE', message: /no cached location for 'u8'/ })
+
+  // A cached user LDAP no longer knows is not resurrected while LDAP is up, and is forgotten.
+  const cache = readHomesCache(file)
+  cache.set('ghost', { location: '/import/kamen/1/ghost', at: Math.floor(Date.now() / 1000) })
+  writeHomesCache(file, cache)
+  await t.rejects(lookupHome(c, 'ghost'), { code: 'NOT_FOUND' })
+  t.notOk(readHomesCache(file).has('ghost'), 'removed from the cache')
+  await t.rejects(lookupHome(down, 'ghost'), { code: 'LDAP_UNAVAILABLE' }, 'and not served during an outage')
+
+  // A refused cached location is refused like an LDAP one.
+  cache.set('evil', { location: '/import/kamen/1/../../etc', at: Math.floor(Date.now() / 1000) })
+  writeHomesCache(file, cache)
+  await t.rejects(lookupHome(down, 'evil'), { code: 'LOCATION' })
+
+  writeFileSync(file, '{"broken')
+  await t.rejects(lookupHome(down, 'u7'), { code: 'LDAP_UNAVAILABLE', message: /cache is unusable: .*not valid JSON/ })
+  t.equal((await lookupHome(c, 'u7')).source, 'ldap', 'LDAP back: a corrupt cache is rewritten')
+  t.equal(readHomesCache(file).get('u7')?.location, KINDS[2]![0](7))
+})
+
+t.test('all servers down and no cache: an answer within the deadline', async (t) => {
+  const a = await blackHole(t)
+  const b = await blackHole(t)
+  const c = config(t, [`ldap://127.0.0.1:${a.port}`, `ldap://127.0.0.1:${b.port}`])
+  const tight = { ...c, ldap: { ...c.ldap, timeout: 1 }, home: { ...c.home, deadline: 1.5 } }
+  const steps: Step[] = []
+  await t.rejects(lookupHome(tight, 'u1', { observe: (s) => steps.push(s) }), { code: 'LDAP_UNAVAILABLE', message: /no LDAP server answered/ })
+  t.equal(a.connections(), 1)
+  t.equal(b.connections(), 1, 'the second server got what was left of the deadline')
+  t.match(steps[0], { step: 'directory', attempts: [{ ok: false, error: /timed out after 1\.0 s/ }, { ok: false, error: /timed out after 0\.[0-9] s/ }] })
+})
