@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the real automount daemon against a master map, inside the private
+# mount namespace this script is started in (unshare -m --propagation
+# private), touches each path given, and reports what happened.
+#
+#   run-automount.sh WORKDIR MASTER_MAP PATH...
+#
+# WORKDIR holds: hosts (our /etc/hosts), autofs.conf, mount.nfs (the fake
+# mount helper). It receives: automount.pid (for the test's cleanup),
+# automount.log, and one line per PATH in results: "PATH<TAB>STATUS<TAB>LISTING".
+set -u
+work=$1 master=$2
+shift 2
+
+mount -t tmpfs tmpfs /run || exit 90
+mount --bind "$work/hosts" /etc/hosts || exit 91
+mount --bind "$work/autofs.conf" /etc/autofs.conf || exit 92
+mount --bind "$work/mount.nfs" /usr/sbin/mount.nfs || exit 93
+
+# setsid: processes in automount's own process group never trigger mounts.
+setsid automount -f -d -p /run/automount.pid "$master" >"$work/automount.log" 2>&1 &
+pid=$!
+echo "$pid" >"$work/automount.pid"
+
+for _ in $(seq 1 200); do
+  grep -q ' autofs ' /proc/self/mounts && break
+  sleep 0.05
+done
+grep -q ' autofs ' /proc/self/mounts || { echo "automount did not mount its maps" >&2; kill -KILL "$pid"; exit 94; }
+
+: >"$work/results"
+for path in "$@"; do
+  listing=$(ls -A "$path" 2>"$work/ls.err")
+  status=$?
+  [ $status -eq 0 ] || listing=$(tr '\n' ' ' <"$work/ls.err")
+  printf '%s\t%s\t%s\n' "$path" "$status" "$(echo $listing)" >>"$work/results"
+done
+grep -E " (nfs|nfs4|none|tmpfs) " /proc/self/mounts | grep "$work" >"$work/mounts" || true
+
+kill -TERM "$pid"
+for _ in $(seq 1 100); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+exit 0

@@ -1,0 +1,71 @@
+// efs-home-map as automount runs it: the built program in its own process.
+
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { siteConfig, writeConfig } from './fixtures/config.js'
+import { MAP_BIN, mapEnv, ROOT, runNode } from './fixtures/run.js'
+import { scratchDir } from './fixtures/scratch.js'
+import { startSlapd } from './fixtures/slapd.js'
+
+const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+const slapd = await startSlapd(t, [
+  { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
+  { uid: 'bob', home: '/import/kamen/2/bob' },
+  { uid: 'mallory', home: '/import/kamen/2/../../../etc' },
+])
+const { file } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
+
+t.test('a known user: one entry line on stdout, nothing on stderr, exit 0', async (t) => {
+  const alice = await runNode(MAP_BIN, ['alice'], mapEnv(file))
+  t.same(alice, { code: 0, stdout: `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice\n`, stderr: '' })
+  const bob = await runNode(MAP_BIN, ['bob'], mapEnv(file))
+  t.same(bob, { code: 0, stdout: '-fstype=nfs,vers=4 kamen:/export/kamen/2/bob\n', stderr: '' })
+})
+
+t.test('no entry: nothing on stdout, one line on stderr, exit 1', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['nobody', /^efs-home-map: no LDAP entry for 'nobody'\n$/],
+    ['mallory', /^efs-home-map: refused home location "\/import\/kamen\/2\/\.\.\/\.\.\/\.\.\/etc": unsafe path component "\.\."\n$/],
+    ['--help', /^efs-home-map: refused key "--help": not a user name/],
+    ['-o', /^efs-home-map: refused key "-o"/],
+    ['*', /^efs-home-map: refused key "\*"/],
+    ['a\nb', /^efs-home-map: refused key "a\\nb": [^\n]*\n$/],
+  ]
+  const searches = slapd.searches()
+  for (const [key, stderr] of cases) {
+    const r = await runNode(MAP_BIN, [key], mapEnv(file))
+    t.equal(r.code, 1, JSON.stringify(key))
+    t.equal(r.stdout, '', 'nothing automount could mount')
+    t.match(r.stderr, stderr)
+  }
+  t.equal(slapd.searches(), searches + 2, 'only the two plausible names were searched')
+})
+
+t.test('usage errors never print to stdout', async (t) => {
+  for (const args of [[], ['alice', 'bob']]) {
+    const r = await runNode(MAP_BIN, args, mapEnv(file))
+    t.equal(r.code, 2)
+    t.equal(r.stdout, '')
+    t.match(r.stderr, /^usage: efs-home-map KEY/)
+  }
+})
+
+t.test('a broken config is one line naming the file and key', async (t) => {
+  const dir = scratchDir(t)
+  const missing = await runNode(MAP_BIN, ['alice'], mapEnv(join(dir, 'absent.conf')))
+  t.match(missing, { code: 1, stdout: '', stderr: /^efs-home-map: cannot read the config file: no such file; .*\(.*absent\.conf\)\n$/ })
+  const bad = writeConfig(t, siteConfig([slapd.url], '{dir}').replace('timeout = 1', 'timeout = soon'))
+  const r = await runNode(MAP_BIN, ['alice'], mapEnv(bad.file))
+  t.match(r, { code: 1, stdout: '', stderr: /^efs-home-map: \[ldap\] timeout: 'soon' is not a positive duration.*\n$/ })
+})
+
+t.test('the lookup path loads neither yargs, handlebars nor the AWS SDK', async (t) => {
+  const trace = join(scratchDir(t), 'imports')
+  const r = await runNode(MAP_BIN, ['alice'], mapEnv(file, { EFS_HOME_TRACE_IMPORTS: trace }), ['--import', join(ROOT, 'test/fixtures/trace-imports.mjs')])
+  t.equal(r.code, 0)
+  const loaded = readFileSync(trace, 'utf8')
+  t.match(loaded, /node_modules\/ldapts\//, 'the trace sees packages')
+  t.match(loaded, /node_modules\/ini\//)
+  for (const heavy of ['yargs', 'handlebars', '@aws-sdk']) t.notMatch(loaded, `node_modules/${heavy}/`, `${heavy} not loaded`)
+})
