@@ -72,7 +72,7 @@ export const OPTIONS = {
     dns_name_format: option(dnsNameFormat, '{az}.{fs_id}.efs.{region}.{dns_name_suffix}', 'EFS DNS name; the {az}. part is dropped when the zone is unknown.'),
     dns_name_suffix: option(v.dnsSuffix, 'amazonaws.com', 'DNS suffix of the region (amazonaws.com.cn in China).'),
     options: option(mountOptions, '', 'Mount options; efs-utils defaults (nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport) fill in every question these leave open.'),
-    tls: option(v.bool, 'true', 'Encrypt EFS traffic through the bundled TLS proxy.'),
+    tls: option(v.bool, 'true', 'Encrypt EFS traffic through the bundled TLS proxy. Until the proxy ships, an EFS home that needs TLS gets no entry rather than a plaintext one.'),
     ca_file: option(v.absolutePath, '/etc/efs-home/efs-ca.pem', 'CA certificates that EFS server certificates must chain to.'),
     port_range: option(v.portRange, '20049-21049', 'Local ports for the TLS proxies.'),
     fall_back_to_mount_target_ip: option(v.bool, 'true', 'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.'),

@@ -1,0 +1,69 @@
+// The built-in demo (npm run demo): a throwaway LDAP directory on loopback,
+// a site config, and real lookups through the built commands, the way
+// automount and an administrator would run them.
+
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { EFS_ID, siteConfig, writeConfig } from '../fixtures/config.js'
+import { EFS_HOME_BIN, MAP_BIN, mapEnv, ROOT, runNode } from '../fixtures/run.js'
+import type { Owner } from '../fixtures/scratch.js'
+import { startSlapd } from '../fixtures/slapd.js'
+
+const cleanups: (() => unknown)[] = []
+const owner: Owner = { teardown: (fn) => cleanups.push(fn) }
+
+function heading(text: string): void {
+  process.stdout.write(`\n== ${text} ${'='.repeat(Math.max(0, 70 - text.length))}\n`)
+}
+
+async function show(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const name = bin === MAP_BIN ? 'efs-home-map' : 'efs-home'
+  process.stdout.write(`\n$ ${name} ${args.map((a) => (/^[\w.=-]+$/.test(a) ? a : `'${a}'`)).join(' ')}\n`)
+  const r = await runNode(bin, args, env)
+  const indent = (text: string, prefix: string) => text.trimEnd().replace(/^/gm, prefix) + '\n'
+  if (r.stdout !== '') process.stdout.write(indent(r.stdout, '  '))
+  if (r.stderr !== '') process.stdout.write(indent(r.stderr, '  stderr: '))
+  process.stdout.write(`  (exit ${r.code})\n`)
+}
+
+async function demo(): Promise<void> {
+  heading('a throwaway LDAP directory on loopback')
+  const users = [
+    { uid: 'plinich', home: '/import/kamen/1/plinich' },
+    { uid: 'plinich99', home: '/import/nw-syd-efs1/1/plinich99' },
+    { uid: 'carol', home: `/import/${EFS_ID}/2/carol` },
+    { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
+    { uid: 'mallory', home: '/import/kamen/1/../../../etc' },
+    ...Array.from({ length: 1000 }, (_, i) => ({ uid: `student${i}`, home: `/import/nw-syd-efs1/${1 + (i % 3)}/student${i}` })),
+  ]
+  const slapd = await startSlapd(owner, users)
+  process.stdout.write(`slapd ${slapd.url}, base ou=People,dc=example,dc=edu, ${users.length} users\n`)
+
+  const { file } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const env = mapEnv(file)
+  heading(`the site config (${file})`)
+  process.stdout.write(readFileSync(file, 'utf8').trim().replace(/^/gm, '  ') + '\n')
+  await show(EFS_HOME_BIN, ['config', 'check'], env)
+
+  heading('autofs runs the program map for each /home/<user>')
+  process.stdout.write(readFileSync(join(ROOT, 'maps/auto.master.d/home.autofs'), 'utf8').replace(/^/gm, '  '))
+  for (const user of ['plinich', 'plinich99', 'carol', 'dave', 'student42']) await show(MAP_BIN, [user], env)
+
+  heading('keys and values it refuses (nothing printed, nothing mounted)')
+  for (const key of ['nobody', 'mallory', '*)(uid=*', '..', '-oremount']) await show(MAP_BIN, [key], env)
+
+  heading('an administrator asks why')
+  await show(EFS_HOME_BIN, ['lookup', 'plinich99'], env)
+
+  heading('LDAP goes down: answers from the last-known-good cache')
+  await slapd.stop()
+  await show(MAP_BIN, ['plinich99'], env)
+  await show(MAP_BIN, ['student7'], env)
+  process.stdout.write('\nplinich99 was looked up while LDAP was up, so the cache answers; student7 never was, so the map\nanswers "not found" within [home] deadline instead of hanging the login.\n')
+}
+
+try {
+  await demo()
+} finally {
+  for (const fn of cleanups.reverse()) await fn()
+}
