@@ -3,7 +3,7 @@
 // section and key.
 
 import { readFileSync } from 'node:fs'
-import { decode } from 'ini'
+import { createRequire } from 'node:module'
 import { ConfigError } from '../errors.js'
 import {
   type EfsSettings,
@@ -17,6 +17,10 @@ import {
   type ServerSettings,
 } from './options.js'
 import { hostname, ValueError } from './values.js'
+
+// ini is CommonJS: importing it from ESM makes Node scan it for named exports,
+// which costs every lookup about 5 ms; require() does not.
+const { decode } = createRequire(import.meta.url)('ini') as typeof import('ini')
 
 export const DEFAULT_CONFIG_FILE = '/etc/efs-home/efs-home.conf'
 

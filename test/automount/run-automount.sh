@@ -22,11 +22,17 @@ setsid automount -f -d -p /run/automount.pid "$master" >"$work/automount.log" 2>
 pid=$!
 echo "$pid" >"$work/automount.pid"
 
+# Ready when our mount point is an autofs mount (mounts copied from the parent namespace do not count).
 for _ in $(seq 1 200); do
-  grep -q ' autofs ' /proc/self/mounts && break
+  grep -q " $work/home autofs " /proc/self/mounts && break
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done
-grep -q ' autofs ' /proc/self/mounts || { echo "automount did not mount its maps" >&2; kill -KILL "$pid"; exit 94; }
+if ! grep -q " $work/home autofs " /proc/self/mounts; then
+  echo "automount did not mount its maps: $(tail -n 5 "$work/automount.log" | tr '\n' '|')" >&2
+  kill -KILL "$pid" 2>/dev/null
+  exit 94
+fi
 
 : >"$work/results"
 for path in "$@"; do

@@ -1,0 +1,86 @@
+// Lookup latency: efs-home-map against the shell program map a site would
+// write (shared/reference/autofs_home.sh) and against `node -e 0`, the
+// runtime's own floor — side by side in one run, on one slapd with 20,000
+// users. Medians from hyperfine; ratios are what to compare across versions.
+
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { siteConfig, writeConfig } from '../fixtures/config.js'
+import { MAP_BIN, ROOT } from '../fixtures/run.js'
+import { type Owner, scratchDir } from '../fixtures/scratch.js'
+import { BASE, startSlapd } from '../fixtures/slapd.js'
+
+export interface LookupBench {
+  readonly runs: number
+  readonly medianMs: Record<string, number>
+  readonly ratios: Record<string, number>
+  readonly peakRssKb: Record<string, number>
+  readonly searchesPerLookup: Record<string, number>
+}
+
+const USERS = 20000
+
+function referenceScript(): string {
+  for (const candidate of [join(ROOT, '../shared/reference/autofs_home.sh'), join(ROOT, 'shared/reference/autofs_home.sh')]) {
+    if (existsSync(candidate)) return candidate
+  }
+  throw new Error('shared/reference/autofs_home.sh not found beside the repository')
+}
+
+function peakRss(command: string[], env: NodeJS.ProcessEnv): number {
+  let peak = 0
+  for (let i = 0; i < 5; i++) {
+    const { stderr } = spawnSync('/usr/bin/time', ['-f', '%M', ...command], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+    peak = Math.max(peak, Number(stderr.trim().split('\n').pop()))
+  }
+  return peak
+}
+
+export async function benchLookup(owner: Owner, runs: number): Promise<LookupBench> {
+  const users = Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
+  const slapd = await startSlapd(owner, users)
+  const { file } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const reference = referenceScript()
+  // automount's environment, not this shell's: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', EFS_HOME_CONFIG: file, LDAP_URI: slapd.url, LDAP_BASE: BASE }
+  const commands: Record<string, string[]> = {
+    floor: ['node', '-e', '0'],
+    map: [MAP_BIN, 'u12345'],
+    reference: ['bash', reference, 'u12345'],
+    'map, missing user': [MAP_BIN, 'nosuchuser'],
+    'reference, missing user': ['bash', reference, 'nosuchuser'],
+  }
+  // Same answer from both before timing anything.
+  const ours = execFileSync(MAP_BIN, ['u12345'], { env, encoding: 'utf8' })
+  const theirs = execFileSync('bash', [reference, 'u12345'], { env, encoding: 'utf8' })
+  if (ours !== theirs) throw new Error(`map and reference disagree:\n${ours}${theirs}`)
+
+  const out = join(scratchDir(owner, 'bench'), 'hyperfine.json')
+  const names = Object.keys(commands)
+  execFileSync(
+    'hyperfine',
+    ['-N', '-i', '--style', 'none', '--warmup', '5', '--runs', String(runs), '--export-json', out, ...names.flatMap((n) => ['-n', n, commands[n]!.join(' ')])],
+    { env, stdio: 'ignore' },
+  )
+  const results = (JSON.parse(readFileSync(out, 'utf8')) as { results: { command: string; median: number }[] }).results
+  const medianMs = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]))
+  const m = (name: string) => medianMs[name] ?? NaN
+
+  const searches = (command: string[]) => {
+    const before = slapd.searches('uid=')
+    for (let i = 0; i < 10; i++) execFileSync(command[0]!, command.slice(1), { env, stdio: 'ignore' })
+    return (slapd.searches('uid=') - before) / 10
+  }
+  return {
+    runs,
+    medianMs,
+    ratios: {
+      'map / reference': m('map') / m('reference'),
+      'map / floor': m('map') / m('floor'),
+      'map / reference, missing user': m('map, missing user') / m('reference, missing user'),
+    },
+    peakRssKb: { map: peakRss(commands.map!, env), reference: peakRss(commands.reference!, env), floor: peakRss(commands.floor!, env) },
+    searchesPerLookup: { map: searches(commands.map!), reference: searches(commands.reference!) },
+  }
+}
