@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'DEADLINE' // the whole lookup ran out of time
   | 'ENTRY' // a mount entry cannot be built for this server
   | 'CACHE' // the last-known-good cache is unusable
+  | 'GUARD' // a generated file would lose too much of what it holds
+  | 'RELOAD' // automount could not be told to re-read its maps
 
 export class EfsHomeError extends Error {
   readonly code: ErrorCode

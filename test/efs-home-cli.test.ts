@@ -6,24 +6,14 @@ import { join } from 'node:path'
 import { main } from '../src/cli/efs-home.js'
 import { optionsMarkdown } from '../src/cli/commands/config.js'
 import { siteConfig, writeConfig } from './fixtures/config.js'
+import { runMain } from './fixtures/in-process.js'
 import { EFS_HOME_BIN, ROOT, runNode } from './fixtures/run.js'
 import { startSlapd } from './fixtures/slapd.js'
 
 const slapd = await startSlapd(t, [{ uid: 'alice', home: '/import/nw-syd-efs1/1/alice' }])
 const { file } = writeConfig(t, siteConfig([`ldap://127.0.0.1:1`, slapd.url], '{dir}'))
 
-async function efsHome(args: string[], configFile = file) {
-  const out: string[] = []
-  const err: string[] = []
-  const saved = process.env.EFS_HOME_CONFIG
-  process.env.EFS_HOME_CONFIG = configFile
-  try {
-    const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s) })
-    return { code, out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    process.env.EFS_HOME_CONFIG = saved
-  }
-}
+const efsHome = (args: string[], configFile = file) => runMain(main, args, configFile)
 
 t.test('lookup explains each step', async (t) => {
   const r = await efsHome(['lookup', 'alice'])

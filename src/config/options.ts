@@ -2,7 +2,7 @@
 // meaning. Loading, `efs-home config check` and the README's option table
 // (`efs-home config options`) all derive from this table.
 
-import { buildFilter } from '../directory/filter.js'
+import { buildFilter, parseFilter } from '../directory/filter.js'
 import { parseMountOptions, type MountOption } from '../mount/options.js'
 import * as v from './values.js'
 
@@ -24,22 +24,20 @@ function required<T>(parse: v.Parser<T>, description: string): Option<T> {
   return { parse, default: undefined, required: true, description }
 }
 
-const filterTemplate: v.Parser<string> = (raw) => {
-  try {
-    buildFilter(raw, 'probe')
-  } catch (err) {
-    throw new v.ValueError((err as Error).message)
+/** A parser from a function that throws its own error type. */
+function checked<T>(parse: (raw: string) => T): v.Parser<T> {
+  return (raw) => {
+    try {
+      return parse(raw)
+    } catch (err) {
+      throw new v.ValueError((err as Error).message)
+    }
   }
-  return raw
 }
 
-const mountOptions: v.Parser<MountOption[]> = (raw) => {
-  try {
-    return parseMountOptions(raw)
-  } catch (err) {
-    throw new v.ValueError((err as Error).message)
-  }
-}
+const filterTemplate = checked((raw) => (buildFilter(raw, 'probe'), raw))
+const listFilter = checked((raw) => (parseFilter(raw), raw))
+const mountOptions = checked<MountOption[]>(parseMountOptions)
 
 const dnsNameFormat = v.template(['az', 'fs_id', 'region', 'dns_name_suffix'], ['fs_id'])
 const exportPrefix: v.Parser<string> = (raw) => {
@@ -59,6 +57,9 @@ export const OPTIONS = {
     ca_file: optional(v.absolutePath, 'PEM file of CA certificates for ldaps:// and StartTLS; empty: the system store.'),
     bind_dn: optional(v.text, 'DN for a simple bind; empty: anonymous.'),
     bind_password_file: optional(v.absolutePath, 'File holding the bind password (first line); keep it mode 0600.'),
+    list_filter: option(listFilter, '(objectClass=posixAccount)', 'Filter for efs-map-gen --from-ldap, which enumerates every user.'),
+    key_attribute: option(v.attributeName, 'uid', 'Attribute holding the user name (the automount key), for efs-map-gen --from-ldap.'),
+    page_size: option(v.positiveInteger, '500', 'Entries per page when efs-map-gen --from-ldap enumerates users.'),
   },
   home: {
     import_root: option(v.safePath, '/import', 'Locations look like <import_root>/<server>/<export>/<user>.'),

@@ -46,24 +46,26 @@ function substitute(filter: Filter, key: string): number {
   return 1
 }
 
-/** The search filter for `key`; throws FilterTemplateError when the template is unusable. */
-export function buildFilter(template: string, key: string): Filter {
-  if (template.includes(PLACEHOLDER)) throw new FilterTemplateError('the template contains a reserved word')
-  const withPlaceholder = template.split('{key}').join(PLACEHOLDER)
-  // ldapts parses an unclosed filter without complaint; in filter text every
-  // parenthesis is structure (literal ones are written \28 and \29).
+/** Parses filter text strictly: ldapts accepts an unclosed filter without complaint. */
+export function parseFilter(text: string, shown: string = text): Filter {
+  // In filter text every parenthesis is structure (literal ones are written \28 and \29).
   let depth = 0
-  for (const c of withPlaceholder) {
+  for (const c of text) {
     depth += c === '(' ? 1 : c === ')' ? -1 : 0
     if (depth < 0) break
   }
-  if (depth !== 0) throw new FilterTemplateError(`'${template}' is not an LDAP filter: unbalanced parentheses`)
-  let filter: Filter
   try {
-    filter = FilterParser.parseString(withPlaceholder)
+    if (depth !== 0) throw new Error('unbalanced parentheses')
+    return FilterParser.parseString(text)
   } catch (err) {
-    throw new FilterTemplateError(`'${template}' is not an LDAP filter: ${(err as Error).message}`)
+    throw new FilterTemplateError(`'${shown}' is not an LDAP filter: ${(err as Error).message}`)
   }
+}
+
+/** The search filter for `key`; throws FilterTemplateError when the template is unusable. */
+export function buildFilter(template: string, key: string): Filter {
+  if (template.includes(PLACEHOLDER)) throw new FilterTemplateError('the template contains a reserved word')
+  const filter = parseFilter(template.split('{key}').join(PLACEHOLDER), template)
   if (substitute(filter, key) === 0) throw new FilterTemplateError(`'${template}' must contain {key}`)
   return filter
 }

@@ -65,10 +65,13 @@ async function attempt<T>(
 ): Promise<T> {
   const secure = url.protocol === 'ldaps:'
   const tls = secure || settings.starttls ? tlsOptions(settings, url.hostname) : undefined
+  // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
+  // the attempt as a whole gets `ms`.
+  const operationMs = Math.min(ms, settings.timeout * 1000)
   const client = new Client({
     url: `${url.protocol}//${url.host}`,
-    connectTimeout: ms,
-    timeout: ms,
+    connectTimeout: operationMs,
+    timeout: operationMs,
     ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
   })
   const work = async (): Promise<T> => {
@@ -77,13 +80,17 @@ async function attempt<T>(
     return operation(client)
   }
   try {
-    return await withTimeout(work(), ms, 'connect, bind and search', () => void client.unbind().catch(() => undefined))
+    return await withTimeout(work(), ms, 'server', () => void client.unbind().catch(() => undefined))
   } finally {
     await client.unbind().catch(() => undefined)
   }
 }
 
-/** Runs `operation` on the first server that completes it; DirectoryUnavailableError when none does. */
+/**
+ * Runs `operation` on the first server that completes it within
+ * `perServerMs` (default [ldap] timeout); DirectoryUnavailableError when
+ * none does. The operation may run more than once: it must start afresh.
+ */
 export async function onFirstServer<T>(
   settings: LdapSettings,
   deadline: Deadline,

@@ -17,6 +17,14 @@ const COMPONENT_RE = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/
 const SERVER_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/
 const MAX_LOCATION_LENGTH = 1024
 
+export function isPathComponent(text: string): boolean {
+  return COMPONENT_RE.test(text)
+}
+
+export function isServerName(text: string): boolean {
+  return text.length <= 253 && SERVER_RE.test(text)
+}
+
 function refuse(raw: string, why: string): never {
   throw new EfsHomeError('LOCATION', `refused home location ${JSON.stringify(raw.slice(0, 200))}: ${why}`)
 }
@@ -27,11 +35,11 @@ export function parseLocation(raw: string, importRoot: string): Location {
   if (!raw.startsWith(prefix)) refuse(raw, `not under ${importRoot}`)
   const parts = raw.slice(prefix.length).split('/')
   if (parts.length < 3) refuse(raw, `expected ${prefix}<server>/<export>/<user>`)
-  const bad = parts.find((p) => !COMPONENT_RE.test(p))
+  const bad = parts.find((p) => !isPathComponent(p))
   if (bad !== undefined) {
     refuse(raw, bad === '' ? 'empty path component' : `unsafe path component ${JSON.stringify(bad)}`)
   }
   const [server, exp, ...rest] = parts as [string, string, ...string[]]
-  if (server.length > 253 || !SERVER_RE.test(server)) refuse(raw, `${JSON.stringify(server)} is not a host name`)
+  if (!isServerName(server)) refuse(raw, `${JSON.stringify(server)} is not a host name`)
   return { raw, server, export: exp, rest: rest.join('/') }
 }

@@ -20,10 +20,12 @@ export interface MountEntry {
   readonly path: string
 }
 
-/** `export` and, for a home, the path below it (`<user>`), as the server-relative tail. */
+/** What to mount from a server: an export and, for a home, the path below it. */
 export interface MountTarget {
   readonly export: string
   readonly rest?: string
+  /** Replaces the configured options of the server (from auto_static.cfg). */
+  readonly options?: readonly MountOption[]
 }
 
 function tail(target: MountTarget): string {
@@ -34,7 +36,7 @@ function nfsEntry(config: Config, server: NfsServer, target: MountTarget): Mount
   const prefix = (server.section?.export_prefix ?? config.nfs.export_prefix).split('{server}').join(server.name)
   return {
     fstype: 'nfs',
-    options: server.section?.options ?? config.nfs.options,
+    options: target.options ?? server.section?.options ?? config.nfs.options,
     host: server.name,
     path: `${prefix === '/' ? '' : prefix}${tail(target)}`,
   }
@@ -65,7 +67,7 @@ function efsEntry(config: Config, server: EfsServer, target: MountTarget): Mount
   }
   return {
     fstype: 'nfs4',
-    options: withDefaults(server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS),
+    options: withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS),
     host: efsHost(config, server),
     path: tail(target),
   }

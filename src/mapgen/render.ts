@@ -1,0 +1,25 @@
+// auto.static from its handlebars template (templates/auto.static.hbs).
+
+import { readFileSync } from 'node:fs'
+import Handlebars from 'handlebars'
+import { packageFile } from '../util/package-files.js'
+import type { StaticMapLine } from './static-map.js'
+
+export interface StaticMapDocument {
+  readonly output: string
+  readonly source: string
+  readonly fromLdap: boolean
+  readonly lines: readonly StaticMapLine[]
+}
+
+export function renderStaticMap(doc: StaticMapDocument): string {
+  const template = Handlebars.compile(readFileSync(packageFile('templates', 'auto.static.hbs'), 'utf8'), { noEscape: true, strict: true })
+  // Keys padded to one column, for the administrator reading it.
+  const width = Math.max(0, ...doc.lines.map((l) => l.key.length))
+  return template({ ...doc, lines: doc.lines.map((l) => ({ key: l.key.padEnd(width), entry: l.entry })) })
+}
+
+/** The map lines of a rendered map: everything but comments and blank lines. */
+export function mapEntries(text: string): string[] {
+  return text.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
+}
