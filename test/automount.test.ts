@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EFS_ID, siteConfig, writeConfig } from './fixtures/config.js'
-import { MAP_BIN, ROOT } from './fixtures/run.js'
+import { MAP_BIN, MAP_GEN_BIN, ROOT, runNode } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startGanesha } from './fixtures/ganesha.js'
 import { connect, createNetns } from './fixtures/netns.js'
@@ -37,14 +37,13 @@ interface Outcome {
   readonly log: string
 }
 
-async function runAutomount(t: Test, keys: string[]): Promise<{ work: string; outcome: Outcome }> {
+/** A work directory with our /etc/hosts, autofs.conf and the fake mount helper. */
+function prepareWork(t: Test): string {
   const work = scratchDir(t, 'automount')
   writeFileSync(join(work, 'hosts'), `127.0.0.1 localhost\n${SERVER_IP} nw-syd-efs1 kamen kamen.cse.example.edu ${EFS_DNS}\n`)
-  writeFileSync(join(work, 'autofs.conf'), '[ autofs ]\ntimeout = 300\nnegative_timeout = 1\nbrowse_mode = no\n')
+  writeFileSync(join(work, 'autofs.conf'), `[ autofs ]\nmaster_map_name = ${work}/auto.master\ntimeout = 300\nnegative_timeout = 1\nbrowse_mode = no\n`)
   writeFileSync(join(work, 'mount.nfs'), readFileSync(join(ROOT, 'test/automount/fake-mount-nfs.sh'), 'utf8').replace('__WORK__', work))
   chmodSync(join(work, 'mount.nfs'), 0o755)
-  const master = join(work, 'auto.master')
-  writeFileSync(master, `${work}/home program:${MAP_BIN} --timeout=10\n`)
   t.teardown(() => {
     // The daemon runs in its own session: stop it by PID even if the script was killed.
     const pidFile = join(work, 'automount.pid')
@@ -55,8 +54,16 @@ async function runAutomount(t: Test, keys: string[]): Promise<{ work: string; ou
       // already gone
     }
   })
-  const child = spawn(clientNs.exec[0]!, [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', join(ROOT, 'test/automount/run-automount.sh'), work, master, ...keys.map((k) => `${work}/home/${k}`)], {
-    env: { PATH: `${process.env.PATH}`, EFS_HOME_CONFIG: configFile },
+  return work
+}
+
+/** Runs automount on `master` in the client namespace, then each step (a path to list, or run:COMMAND). */
+async function runAutomount(t: Test, work: string, master: string[], steps: string[], config: string): Promise<Outcome> {
+  const masterFile = join(work, 'auto.master')
+  writeFileSync(masterFile, `${master.join('\n')}\n`)
+  const script = join(ROOT, 'test/automount/run-automount.sh')
+  const child = spawn(clientNs.exec[0]!, [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps], {
+    env: { PATH: `${process.env.PATH}`, EFS_HOME_CONFIG: config },
     stdio: ['ignore', 'inherit', 'pipe'],
   })
   let stderr = ''
@@ -64,24 +71,28 @@ async function runAutomount(t: Test, keys: string[]): Promise<{ work: string; ou
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   t.equal(code, 0, `automount ran (${stderr.trim()})`)
   const results = new Map<string, { status: number; listing: string }>()
-  for (const line of readFileSync(join(work, 'results'), 'utf8').split('\n').filter(Boolean)) {
+  const resultsFile = join(work, 'results')
+  for (const line of existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean) : []) {
     const [path, status, listing] = line.split('\t')
-    results.set(path!.slice(`${work}/home/`.length), { status: Number(status), listing: listing ?? '' })
+    results.set(path!, { status: Number(status), listing: listing ?? '' })
   }
   const callsFile = join(work, 'mount-calls')
   const mountCalls = existsSync(callsFile) ? readFileSync(callsFile, 'utf8').split('\n').filter(Boolean) : []
-  return { work, outcome: { results, mountCalls, log: readFileSync(join(work, 'automount.log'), 'utf8') } }
+  return { results, mountCalls, log: readFileSync(join(work, 'automount.log'), 'utf8') }
 }
 
 t.test('ls /home/USER mounts each kind of home with the right arguments', async (t) => {
-  const { work, outcome } = await runAutomount(t, ['alice', 'bob', 'carol', 'dave', 'nobody', 'mallory', '*'])
+  const work = prepareWork(t)
   const home = `${work}/home`
-  t.match(outcome.results.get('alice'), { status: 0, listing: 'mounted-from-nw-syd-efs1__1_alice' })
-  t.match(outcome.results.get('bob'), { status: 0, listing: 'mounted-from-kamen__export_kamen_2_bob' })
-  t.match(outcome.results.get('carol'), { status: 0 })
-  t.match(outcome.results.get('dave'), { status: 0 })
+  const keys = ['alice', 'bob', 'carol', 'dave', 'nobody', 'mallory', '*']
+  const outcome = await runAutomount(t, work, [`${home} program:${MAP_BIN} --timeout=10`], keys.map((k) => `${home}/${k}`), configFile)
+  const result = (key: string) => outcome.results.get(`${home}/${key}`)
+  t.match(result('alice'), { status: 0, listing: 'mounted-from-nw-syd-efs1__1_alice' })
+  t.match(result('bob'), { status: 0, listing: 'mounted-from-kamen__export_kamen_2_bob' })
+  t.match(result('carol'), { status: 0 })
+  t.match(result('dave'), { status: 0 })
   for (const key of ['nobody', 'mallory', '*']) {
-    t.match(outcome.results.get(key), { status: 2, listing: /No such file or directory/ }, `${key}: ENOENT`)
+    t.match(result(key), { status: 2, listing: /No such file or directory/ }, `${key}: ENOENT`)
   }
   t.same(outcome.mountCalls.sort(), [
     `mount.nfs ${'kamen.cse.example.edu'}:/srv/homes/3/dave ${home}/dave -s -n -o rw,vers=4.2`,
@@ -93,4 +104,35 @@ t.test('ls /home/USER mounts each kind of home with the right arguments', async 
   t.match(outcome.log, />> efs-home-map: no LDAP entry for 'nobody'/)
   t.match(outcome.log, />> efs-home-map: refused home location/)
   t.notMatch(outcome.log, /attempt bind mount/, 'no home became a bind mount of a host path')
+})
+
+t.test('the generated static map: automount mounts /import paths, and re-reads the map on --reload', async (t) => {
+  const work = prepareWork(t)
+  const importRoot = `${work}/import`
+  const { file: config, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nimport_root = ${importRoot}\n`))
+  const source = join(dir, 'auto_static.cfg')
+  const output = join(dir, 'auto.static')
+  writeFileSync(source, 'kamen/1\nnw-syd-efs1/2\n')
+  const mapGen = `${MAP_GEN_BIN} --source ${source} --output ${output}`
+  const generated = await runNode(MAP_GEN_BIN, ['--source', source, '--output', output], { PATH: process.env.PATH, EFS_HOME_CONFIG: config })
+  t.equal(generated.code, 0, generated.stderr)
+  const outcome = await runAutomount(t, work, [`/- ${output}`], [
+    `${importRoot}/kamen/1`,
+    `${importRoot}/nw-syd-efs1/2`,
+    `run:automount -m file ${output} > ${work}/dump 2>&1`,
+    `run:echo kamen/9 >> ${source} && ${mapGen} --reload --pid-file /run/automount.pid`,
+    'run:sleep 1',
+    `${importRoot}/kamen/9`,
+  ], config)
+  t.match(outcome.results.get(`${importRoot}/kamen/1`), { status: 0, listing: 'mounted-from-kamen__export_kamen_1' })
+  t.match(outcome.results.get(`${importRoot}/nw-syd-efs1/2`), { status: 0 })
+  t.match(outcome.results.get(`${importRoot}/kamen/9`), { status: 0, listing: 'mounted-from-kamen__export_kamen_9' }, 'a map change reached the running daemon')
+  t.same(outcome.mountCalls.sort(), [
+    `mount.nfs kamen:/export/kamen/1 ${importRoot}/kamen/1 -s -n -o rw,vers=4`,
+    `mount.nfs kamen:/export/kamen/9 ${importRoot}/kamen/9 -s -n -o rw,vers=4`,
+    `mount.nfs4 nw-syd-efs1:/2 ${importRoot}/nw-syd-efs1/2 -s -n -o rw,${EFS_OPTS}`,
+  ])
+  t.match(readFileSync(join(work, 'run.log'), 'utf8'), /written, 3 exports[\s\S]*automount told to re-read its maps \(SIGHUP\)/)
+  const dump = readFileSync(join(work, 'dump'), 'utf8')
+  for (const key of ['kamen/1', 'nw-syd-efs1/2']) t.match(dump, `${importRoot}/${key}`, `automount -m lists ${key}`)
 })

@@ -3,11 +3,15 @@
 # mount namespace this script is started in (unshare -m --propagation
 # private), touches each path given, and reports what happened.
 #
-#   run-automount.sh WORKDIR MASTER_MAP PATH...
+#   run-automount.sh WORKDIR MASTER_MAP STEP...
+#
+# A STEP is a path to list, or "run:COMMAND" to run with bash in between
+# (automount's pid file is /run/automount.pid).
 #
 # WORKDIR holds: hosts (our /etc/hosts), autofs.conf, mount.nfs (the fake
 # mount helper). It receives: automount.pid (for the test's cleanup),
-# automount.log, and one line per PATH in results: "PATH<TAB>STATUS<TAB>LISTING".
+# automount.log, and one line per listed PATH in results:
+# "PATH<TAB>STATUS<TAB>LISTING"; a failing run: step ends the script (exit 95).
 set -u
 work=$1 master=$2
 shift 2
@@ -22,13 +26,15 @@ setsid automount -f -d -p /run/automount.pid "$master" >"$work/automount.log" 2>
 pid=$!
 echo "$pid" >"$work/automount.pid"
 
-# Ready when our mount point is an autofs mount (mounts copied from the parent namespace do not count).
+# Ready when automount reports every master map entry mounted and ready.
+entries=$(grep -cvE '^[[:space:]]*(#|$)' "$master")
+ready() { [ "$(grep -c 'st_ready(): state = 0' "$work/automount.log")" -ge "$entries" ]; }
 for _ in $(seq 1 200); do
-  grep -q " $work/home autofs " /proc/self/mounts && break
+  ready && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done
-if ! grep -q " $work/home autofs " /proc/self/mounts; then
+if ! ready; then
   echo "automount did not mount its maps: $(tail -n 5 "$work/automount.log" | tr '\n' '|')" >&2
   kill -KILL "$pid" 2>/dev/null
   exit 94
@@ -36,6 +42,10 @@ fi
 
 : >"$work/results"
 for path in "$@"; do
+  if [[ $path == run:* ]]; then
+    bash -c "${path#run:}" >>"$work/run.log" 2>&1 || { echo "step failed: ${path#run:}: $(tail -n 3 "$work/run.log" | tr '\n' '|')" >&2; kill -KILL "$pid"; exit 95; }
+    continue
+  fi
   listing=$(ls -A "$path" 2>"$work/ls.err")
   status=$?
   [ $status -eq 0 ] || listing=$(tr '\n' ' ' <"$work/ls.err")
