@@ -7,15 +7,13 @@ import type { Deadline } from '../util/deadline.js'
 import { parseFilter } from './filter.js'
 import { type Answered, onFirstServer } from './servers.js'
 
-export interface DirectoryHome {
-  readonly user: string
-  readonly location: string
-}
-
-export interface Enumeration {
-  readonly homes: readonly DirectoryHome[]
-  /** Entries without exactly one user name and one location. */
-  readonly incomplete: number
+/** Receives one enumeration; a fresh one per server tried, so a retry starts clean. */
+export interface HomeCollector<T> {
+  /** An entry with exactly one user name and one location. */
+  add(user: string, location: string): void
+  /** An entry without them. */
+  skip(): void
+  done(): T
 }
 
 function single(entry: Record<string, unknown>, attribute: string): string | undefined {
@@ -25,29 +23,29 @@ function single(entry: Record<string, unknown>, attribute: string): string | und
   return typeof value === 'string' ? value : undefined
 }
 
-export async function enumerateHomes(settings: LdapSettings, deadline: Deadline): Promise<Answered<Enumeration>> {
+export async function enumerateHomes<T>(settings: LdapSettings, deadline: Deadline, collector: () => HomeCollector<T>): Promise<Answered<T>> {
   const filter = parseFilter(settings.list_filter)
   return onFirstServer(
     settings,
     deadline,
     async (client) => {
-      const homes: DirectoryHome[] = []
-      let incomplete = 0
+      const collect = collector()
       const pages = client.searchPaginated(settings.base, {
         scope: 'sub',
         filter,
         attributes: [settings.key_attribute, settings.attribute],
         paged: { pageSize: settings.page_size },
       })
+      // Page by page, so memory holds one page of entries, not the directory.
       for await (const page of pages) {
         for (const entry of page.searchEntries) {
           const user = single(entry, settings.key_attribute)
           const location = single(entry, settings.attribute)
-          if (user === undefined || location === undefined) incomplete += 1
-          else homes.push({ user, location })
+          if (user === undefined || location === undefined) collect.skip()
+          else collect.add(user, location)
         }
       }
-      return { homes, incomplete }
+      return collect.done()
     },
     deadline.remainingMs(),
   )

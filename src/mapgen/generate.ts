@@ -49,35 +49,53 @@ function readCurrent(file: string): string | undefined {
   }
 }
 
+interface DirectoryView {
+  /** user -> location, or null for a user in more than one entry. */
+  readonly byUser: Map<string, string | null>
+  readonly incomplete: number
+}
+
+function collectByUser() {
+  const byUser = new Map<string, string | null>()
+  let incomplete = 0
+  return {
+    add: (user: string, location: string) => byUser.set(user, byUser.has(user) ? null : location),
+    skip: () => void (incomplete += 1),
+    done: (): DirectoryView => ({ byUser, incomplete }),
+  }
+}
+
 async function fromDirectory(config: Config, options: GenerateOptions) {
-  const answer = await enumerateHomes(config.ldap, new Deadline(options.timeout))
-  const byUser = new Map<string, string[]>()
-  for (const { user, location } of answer.value.homes) byUser.set(user, [...(byUser.get(user) ?? []), location])
+  const answer = await enumerateHomes(config.ldap, new Deadline(options.timeout), collectByUser)
   const cache: HomesCache = new Map()
-  const exports: StaticExport[] = []
+  const exports = new Map<string, StaticExport>()
   const invalid: string[] = []
   const ambiguous: string[] = []
-  for (const [user, locations] of byUser) {
-    if (locations.length > 1) {
+  for (const [user, raw] of answer.value.byUser) {
+    if (raw === null) {
       ambiguous.push(user)
       continue
     }
     try {
-      const location = parseLocation(locations[0] ?? '', config.home.import_root)
-      exports.push({ server: location.server, export: location.export, origin: 'LDAP' })
-      cache.set(user, { location: location.raw, at: options.now })
+      const location = parseLocation(raw, config.home.import_root)
+      const key = `${location.server}/${location.export}`
+      if (!exports.has(key)) exports.set(key, { server: location.server, export: location.export, origin: 'LDAP' })
+      cache.set(user, { location: raw, at: options.now })
     } catch {
       invalid.push(user)
     }
   }
-  return { exports, ldap: { uri: answer.uri, users: byUser.size, cache, invalid, ambiguous, incomplete: answer.value.incomplete } }
+  return {
+    exports: [...exports.values()],
+    ldap: { uri: answer.uri, users: answer.value.byUser.size, cache, invalid, ambiguous, incomplete: answer.value.incomplete },
+  }
 }
 
 export async function generateStaticMap(config: Config, options: GenerateOptions): Promise<Generated> {
   const declared = readStaticCfg(options.source)
   const directory = options.fromLdap ? await fromDirectory(config, options) : undefined
   const lines = buildStaticMap(config, [...declared, ...(directory?.exports ?? [])])
-  const fromLdap = new Set((directory?.exports ?? []).map((e) => `${e.server}/${e.export}`)).size
+  const fromLdap = directory?.exports.length ?? 0
   return {
     text: renderStaticMap({ output: options.output, source: options.source, fromLdap: options.fromLdap, lines }),
     current: readCurrent(options.output),

@@ -1,9 +1,11 @@
-// npm run bench [-- --runs N] [-- --json FILE]: benchmarks, not tests.
+// npm run bench [-- --runs N --sizes 10000,100000 --only lookup|map-gen --json FILE]:
+// benchmarks, not tests.
 // Prints a table of medians and ratios; writes them as JSON when asked.
 
 import { writeFileSync } from 'node:fs'
 import type { Owner } from '../fixtures/scratch.js'
 import { benchLookup } from './lookup.js'
+import { benchMapGen } from './map-gen.js'
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {
@@ -12,10 +14,13 @@ const option = (name: string): string | undefined => {
 }
 const runs = Number(option('--runs') ?? 100)
 const jsonFile = option('--json')
+// map-gen sizes, comma-separated: --sizes 10000,100000,300000
+const sizes = (option('--sizes') ?? '10000,100000').split(',').map(Number)
+const only = option('--only')
 
 const cleanups: (() => unknown)[] = []
 const owner: Owner = { teardown: (fn) => cleanups.push(fn) }
-try {
+async function lookupReport(): Promise<unknown> {
   const lookup = await benchLookup(owner, runs)
   const rows = [
     ...Object.entries(lookup.medianMs).map(([k, v]) => `median ${k.padEnd(34)} ${v.toFixed(1).padStart(8)} ms`),
@@ -23,8 +28,29 @@ try {
     ...Object.entries(lookup.peakRssKb).map(([k, v]) => `peak RSS ${k.padEnd(32)} ${(v / 1024).toFixed(1).padStart(8)} MB`),
     ...Object.entries(lookup.searchesPerLookup).map(([k, v]) => `LDAP searches per lookup, ${k.padEnd(15)} ${v.toFixed(1).padStart(8)}`),
   ]
-  process.stdout.write(`lookup latency (${runs} runs each, slapd with 20,000 users)\n${rows.join('\n')}\n`)
-  if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), lookup }, null, 2)}\n`)
+  process.stdout.write(`lookup latency (${runs} runs each, slapd with 20,000 users)\n${rows.join('\n')}\n\n`)
+  return lookup
+}
+
+async function mapGenReport(): Promise<unknown> {
+  const results = []
+  process.stdout.write('efs-map-gen --from-ldap vs ldapsearch paging through the same users\n')
+  for (const users of sizes) {
+    const r = await benchMapGen(owner, users)
+    results.push(r)
+    process.stdout.write(
+      `${String(users).padStart(7)} users: map-gen ${r.mapGen.seconds.toFixed(2)} s, ${r.mapGen.peakRssMb.toFixed(0)} MB; ldapsearch ${r.ldapsearch.seconds.toFixed(2)} s, ${r.ldapsearch.peakRssMb.toFixed(0)} MB; ratio ${r.ratio.toFixed(2)}\n`,
+    )
+    for (const fn of cleanups.splice(0).reverse()) await fn()
+  }
+  return results
+}
+
+try {
+  const report: Record<string, unknown> = { date: new Date().toISOString() }
+  if (only === undefined || only === 'lookup') report.lookup = await lookupReport()
+  if (only === undefined || only === 'map-gen') report.mapGen = await mapGenReport()
+  if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`)
 } finally {
   for (const fn of cleanups.reverse()) await fn()
 }

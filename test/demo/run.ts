@@ -2,10 +2,10 @@
 // a site config, and real lookups through the built commands, the way
 // automount and an administrator would run them.
 
-import { readFileSync } from 'node:fs'
+import { copyFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EFS_ID, siteConfig, writeConfig } from '../fixtures/config.js'
-import { EFS_HOME_BIN, MAP_BIN, mapEnv, ROOT, runNode } from '../fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, mapEnv, ROOT, runNode } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { startSlapd } from '../fixtures/slapd.js'
 
@@ -17,8 +17,8 @@ function heading(text: string): void {
 }
 
 async function show(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const name = bin === MAP_BIN ? 'efs-home-map' : 'efs-home'
-  process.stdout.write(`\n$ ${name} ${args.map((a) => (/^[\w.=-]+$/.test(a) ? a : `'${a}'`)).join(' ')}\n`)
+  const name = bin === MAP_BIN ? 'efs-home-map' : bin === MAP_GEN_BIN ? 'efs-map-gen' : 'efs-home'
+  process.stdout.write(`\n$ ${name} ${args.map((a) => (/^[\w./:=-]+$/.test(a) ? a : `'${a}'`)).join(' ')}\n`)
   const r = await runNode(bin, args, env)
   const indent = (text: string, prefix: string) => text.trimEnd().replace(/^/gm, prefix) + '\n'
   if (r.stdout !== '') process.stdout.write(indent(r.stdout, '  '))
@@ -39,7 +39,7 @@ async function demo(): Promise<void> {
   const slapd = await startSlapd(owner, users)
   process.stdout.write(`slapd ${slapd.url}, base ou=People,dc=example,dc=edu, ${users.length} users\n`)
 
-  const { file } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
   const env = mapEnv(file)
   heading(`the site config (${file})`)
   process.stdout.write(readFileSync(file, 'utf8').trim().replace(/^/gm, '  ') + '\n')
@@ -55,11 +55,29 @@ async function demo(): Promise<void> {
   heading('an administrator asks why')
   await show(EFS_HOME_BIN, ['lookup', 'plinich99'], env)
 
+  heading('efs-map-gen: the static map of every /import/<server>/<export>')
+  const source = join(dir, 'auto_static.cfg')
+  const output = join(dir, 'auto.static')
+  copyFileSync(join(ROOT, 'maps/auto_static.cfg'), source)
+  process.stdout.write(readFileSync(join(ROOT, 'maps/auto.master.d/static.autofs'), 'utf8').replace(/^/gm, '  '))
+  await show(MAP_GEN_BIN, ['--source', source, '--output', output, '--from-ldap'], env)
+  process.stdout.write(`\n${readFileSync(output, 'utf8').replace(/^/gm, '  ')}`)
+  await show(MAP_GEN_BIN, ['--source', source, '--output', output, '--from-ldap', '--check'], env)
+
   heading('LDAP goes down: answers from the last-known-good cache')
   await slapd.stop()
   await show(MAP_BIN, ['plinich99'], env)
   await show(MAP_BIN, ['student7'], env)
-  process.stdout.write('\nplinich99 was looked up while LDAP was up, so the cache answers; student7 never was, so the map\nanswers "not found" within [home] deadline instead of hanging the login.\n')
+  await show(MAP_BIN, ['mallory'], env)
+  process.stdout.write(
+    [
+      '',
+      'efs-map-gen --from-ldap cached every valid user, so the program map still answers for',
+      "plinich99 and student7; mallory's unsafe location was never cached. Unknown users get",
+      '"not found" within [home] deadline instead of a hung login.',
+      '',
+    ].join('\n'),
+  )
 }
 
 try {
