@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js'
 import { oneLine } from '../errors.js'
 import { generateStaticMap } from '../mapgen/generate.js'
 import { checkDrop, diffLines } from '../mapgen/guard.js'
-import { mapEntries } from '../mapgen/render.js'
+import { entryKey, mapEntries } from '../mapgen/render.js'
 import { reloadAutomount } from '../mapgen/reload.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { type Output, stdOutput } from './output.js'
@@ -44,7 +44,7 @@ export async function generate(args: MapGenArgs, out: Output): Promise<number> {
     return changed ? EXIT.wouldChange : EXIT.ok
   }
   if (!args.force) {
-    checkDrop(args.output, before, after, args.maxDrop)
+    checkDrop(args.output, before.map(entryKey), after.map(entryKey), args.maxDrop)
     if (ldap !== undefined) checkDrop(config.home.cache_file, [...readHomesCache(config.home.cache_file).keys()], [...ldap.cache.keys()], args.maxDrop)
   }
   if (changed) writeFileAtomic(args.output, result.text)

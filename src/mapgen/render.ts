@@ -19,7 +19,15 @@ export function renderStaticMap(doc: StaticMapDocument): string {
   return template({ ...doc, lines: doc.lines.map((l) => ({ key: l.key.padEnd(width), entry: l.entry })) })
 }
 
-/** The map lines of a rendered map: everything but comments and blank lines. */
+/** The entries of a rendered map as `key entry`, without comments, blank lines or column padding. */
 export function mapEntries(text: string): string[] {
-  return text.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.trim().replace(/\s+/, ' '))
+}
+
+/** The key of a `key entry` line. */
+export function entryKey(line: string): string {
+  return line.split(' ', 1)[0] ?? ''
 }
