@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'CACHE' // the last-known-good cache is unusable
   | 'GUARD' // a generated file would lose too much of what it holds
   | 'RELOAD' // automount could not be told to re-read its maps
+  | 'FIREWALL' // iptables refused, failed or is missing
 
 export class EfsHomeError extends Error {
   readonly code: ErrorCode

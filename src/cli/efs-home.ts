@@ -18,6 +18,13 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       (y) => y.positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' }).option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
       async (args) => run(async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out))(),
     )
+    .command('firewall <action>', 'iptables rules that keep non-root processes away from EFS (render, apply, check, remove)', (y) =>
+      y
+        .positional('action', { choices: ['render', 'apply', 'check', 'remove'] as const, demandOption: true, describe: 'render: print the rules; apply: load them; check: compare with the live rules (exit 1 on drift); remove: take them out' })
+        .option('source', { type: 'string', default: '/etc/auto_static.cfg', describe: 'also protect the EFS servers listed here (skipped if absent)' })
+        .option('output-dir', { type: 'string', describe: 'render: write efs-home.rules.v4 and .v6 here instead of printing' }),
+      async (args) => run(async () => (await import('./commands/firewall.js')).firewallCommand(args.action, { source: args.source, outputDir: args['output-dir'] }, out))(),
+    )
     .command('config', 'check the config file or list its options', (y) =>
       y
         .command(

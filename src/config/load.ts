@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { ConfigError } from '../errors.js'
 import {
   type EfsSettings,
+  type FirewallSettings,
   type HomeSettings,
   type LdapSettings,
   type NfsSettings,
@@ -30,6 +31,7 @@ export interface Config {
   readonly home: HomeSettings
   readonly efs: EfsSettings
   readonly nfs: NfsSettings
+  readonly firewall: FirewallSettings
   /** `[server "NAME"]` sections by lower-case name. */
   readonly servers: ReadonlyMap<string, ServerSettings>
 }
@@ -126,7 +128,7 @@ export function parseConfig(file: string, text: string): Config {
     } else if (Object.hasOwn(OPTIONS, name)) {
       sections[name as SectionName] = body as Record<string, unknown>
     } else {
-      throw new ConfigError(file, `unknown section [${name}] (known: ldap, home, efs, nfs, server "NAME")`)
+      throw new ConfigError(file, `unknown section [${name}] (known: ldap, home, efs, nfs, firewall, server "NAME")`)
     }
   }
   return {
@@ -135,6 +137,7 @@ export function parseConfig(file: string, text: string): Config {
     home: readSection(file, 'home', OPTIONS.home, sections.home ?? {}),
     efs: readSection(file, 'efs', OPTIONS.efs, sections.efs ?? {}),
     nfs: readSection(file, 'nfs', OPTIONS.nfs, sections.nfs ?? {}),
+    firewall: readSection(file, 'firewall', OPTIONS.firewall, sections.firewall ?? {}),
     servers,
   }
 }

@@ -3,6 +3,7 @@
 // (`efs-home config options`) all derive from this table.
 
 import { buildFilter, parseFilter } from '../directory/filter.js'
+import { type Cidr, parseCidr } from '../firewall/addresses.js'
 import { parseMountOptions, type MountOption } from '../mount/options.js'
 import * as v from './values.js'
 
@@ -38,6 +39,23 @@ function checked<T>(parse: (raw: string) => T): v.Parser<T> {
 const filterTemplate = checked((raw) => (buildFilter(raw, 'probe'), raw))
 const listFilter = checked((raw) => (parseFilter(raw), raw))
 const mountOptions = checked<MountOption[]>(parseMountOptions)
+
+const cidrList: v.Parser<Cidr[]> = (raw) =>
+  raw
+    .split(/[\s,]+/)
+    .filter((word) => word !== '')
+    .map((word) => {
+      const cidr = parseCidr(word)
+      if (cidr === undefined) throw new v.ValueError(`'${word}' is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24)`)
+      return cidr
+    })
+
+const chainName: v.Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_-]{1,28}$/.test(raw) || ['INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING'].includes(raw.toUpperCase())) {
+    throw new v.ValueError(`'${raw}' is not a name for a chain of our own (letters, digits, _ -, at most 28)`)
+  }
+  return raw
+}
 
 const dnsNameFormat = v.template(['az', 'fs_id', 'region', 'dns_name_suffix'], ['fs_id'])
 const exportPrefix: v.Parser<string> = (raw) => {
@@ -83,6 +101,13 @@ export const OPTIONS = {
     options: option(mountOptions, 'vers=4', 'Mount options for classic NFS servers.'),
     export_prefix: option(exportPrefix, '/export/{server}', 'Server-side path above <export>; {server} is the server name.'),
   },
+  firewall: {
+    chain: option(chainName, 'EFS-HOME', 'Chain of our own, jumped to from OUTPUT, that holds every rule.'),
+    addresses: option(cidrList, '', 'EFS addresses or networks to protect besides those resolved from the config and auto_static.cfg (space-separated).'),
+    backend: option(v.oneOf('auto', 'nft', 'legacy'), 'auto', 'iptables flavour: auto (the system default iptables), nft or legacy.'),
+    ipv6: option(v.bool, 'true', 'Also load the rules for IPv6 (ip6tables).'),
+    resolve_timeout: option(v.seconds, '3', 'Seconds to resolve each EFS name when the rules are built.'),
+  },
 } as const
 
 /** Keys of a `[server "NAME"]` section: its own, and per-server overrides of [efs] and [nfs]. */
@@ -105,4 +130,5 @@ export type LdapSettings = Values<typeof OPTIONS.ldap>
 export type HomeSettings = Values<typeof OPTIONS.home>
 export type EfsSettings = Values<typeof OPTIONS.efs>
 export type NfsSettings = Values<typeof OPTIONS.nfs>
+export type FirewallSettings = Values<typeof OPTIONS.firewall>
 export type ServerSettings = Values<typeof SERVER_OPTIONS>

@@ -1,0 +1,57 @@
+// efs-home firewall render | apply | check | remove
+
+import { join } from 'node:path'
+import { loadConfig } from '../../config/load.js'
+import { EfsHomeError, oneLine } from '../../errors.js'
+import { applyRules, type Built, buildRules, checkRules, removeRules } from '../../firewall/firewall.js'
+import { writeFileAtomic } from '../../util/atomic-write.js'
+import type { Output } from '../output.js'
+
+export type FirewallAction = 'render' | 'apply' | 'check' | 'remove'
+
+export interface FirewallArgs {
+  readonly source: string
+  readonly outputDir?: string | undefined
+}
+
+/** Names that gave no address are reported one per line; they make the exit status 1. */
+function reportUnresolved(built: Built, out: Output): number {
+  const failed = built.resolutions.filter((r) => r.error !== undefined)
+  for (const r of failed) out.err(`efs-home: firewall: ${r.name} did not resolve (${r.error}); its addresses are not protected`)
+  return failed.length > 0 ? 1 : 0
+}
+
+async function act(action: FirewallAction, args: FirewallArgs, out: Output): Promise<number> {
+  const config = loadConfig()
+  if (action === 'remove') {
+    out.out((await removeRules(config)) ? `removed chain ${config.firewall.chain} and its jump from OUTPUT` : 'nothing to remove')
+    return 0
+  }
+  const built = await buildRules(config, args.source)
+  if (action === 'render') {
+    for (const set of built.sets) {
+      if (args.outputDir === undefined) out.out(set.text.trimEnd())
+      else writeFileAtomic(join(args.outputDir, `efs-home.rules.v${set.family}`), set.text)
+    }
+    if (args.outputDir !== undefined) out.out(`wrote ${built.sets.map((s) => join(args.outputDir ?? '', `efs-home.rules.v${s.family}`)).join(' and ')}`)
+    return reportUnresolved(built, out)
+  }
+  if (action === 'apply') {
+    await applyRules(config, built.sets)
+    out.out(built.sets.map((s) => `IPv${s.family}: ${config.firewall.chain} loaded, ${s.rules.length} rules`).join('; '))
+    return reportUnresolved(built, out)
+  }
+  const drift = await checkRules(config, built.sets)
+  for (const line of drift) out.out(line)
+  if (drift.length === 0) out.out(`in step: ${built.sets.map((s) => `IPv${s.family} ${s.rules.length} rules`).join(', ')}`)
+  return Math.max(drift.length > 0 ? 1 : 0, reportUnresolved(built, out))
+}
+
+export async function firewallCommand(action: FirewallAction, args: FirewallArgs, out: Output): Promise<number> {
+  try {
+    return await act(action, args, out)
+  } catch (err) {
+    out.err(`efs-home: firewall ${action}: ${oneLine(err)}${err instanceof EfsHomeError && err.code === 'FIREWALL' ? '; the rules are as they were' : ''}`)
+    return 2
+  }
+}

@@ -1,0 +1,69 @@
+// The firewall operations, each over every managed address family:
+// build (resolve and render), apply (all families or none), check (drift),
+// remove.
+
+import { existsSync } from 'node:fs'
+import type { Config } from '../config/load.js'
+import { readStaticCfg } from '../mapgen/static-cfg.js'
+import { diffLines } from '../mapgen/guard.js'
+import { backendFor, loadChain, type LiveState, readLive, restoreLive, unloadChain, type Backend } from './iptables.js'
+import { resolveNames, type Resolution } from './resolve.js'
+import { type Family, renderRules, type RuleSet } from './rules.js'
+import { efsTargets } from './targets.js'
+
+export interface Built {
+  readonly sets: readonly RuleSet[]
+  readonly resolutions: readonly Resolution[]
+}
+
+export function families(config: Config): Family[] {
+  return config.firewall.ipv6 ? [4, 6] : [4]
+}
+
+/** The rule sets for `config` (and the EFS servers of `source`, if it exists), names resolved now. */
+export async function buildRules(config: Config, source: string | undefined): Promise<Built> {
+  const exports = source !== undefined && existsSync(source) ? readStaticCfg(source) : []
+  const targets = efsTargets(config, exports)
+  const resolutions = await resolveNames(targets.names, config.firewall.resolve_timeout * 1000)
+  const addresses = [...targets.addresses, ...resolutions.flatMap((r) => r.addresses)]
+  return { sets: families(config).map((f) => renderRules(config, f, addresses)), resolutions }
+}
+
+/** Loads every family's rules; if one fails, those already loaded are put back as they were. */
+export async function applyRules(config: Config, sets: readonly RuleSet[]): Promise<void> {
+  const chain = config.firewall.chain
+  const loaded: { b: Backend; before: LiveState }[] = []
+  try {
+    for (const set of sets) {
+      const b = backendFor(config, set.family)
+      const before = await readLive(b, chain)
+      loaded.push({ b, before })
+      await loadChain(b, chain, set.text)
+    }
+  } catch (err) {
+    for (const { b, before } of loaded.reverse()) await restoreLive(b, chain, before).catch(() => undefined)
+    throw err
+  }
+}
+
+/** Differences between the live rules and `sets`: `-` live only, `+` missing; empty when in step. */
+export async function checkRules(config: Config, sets: readonly RuleSet[]): Promise<string[]> {
+  const chain = config.firewall.chain
+  const drift: string[] = []
+  for (const set of sets) {
+    const live = await readLive(backendFor(config, set.family), chain)
+    const tag = `IPv${set.family}`
+    if (!live.chainExists) drift.push(`${tag}: chain ${chain} is not loaded`)
+    if (live.jumps !== 1) drift.push(`${tag}: OUTPUT jumps to ${chain} ${live.jumps} times, expected once`)
+    drift.push(...diffLines(live.rules, set.rules).map((line) => `${tag}: ${line}`))
+    if (live.rules.length !== new Set(live.rules).size) drift.push(`${tag}: ${chain} holds duplicate rules`)
+  }
+  return drift
+}
+
+/** Removes our chain and jump from every family; true when anything was there. */
+export async function removeRules(config: Config): Promise<boolean> {
+  let removed = false
+  for (const family of families(config)) removed = (await unloadChain(backendFor(config, family), config.firewall.chain)) || removed
+  return removed
+}

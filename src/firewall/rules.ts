@@ -1,0 +1,35 @@
+// The rule set for one address family, from iptables/efs-home.rules.hbs, in
+// exactly the form iptables-save prints, so live rules can be compared.
+
+import { readFileSync } from 'node:fs'
+import Handlebars from 'handlebars'
+import type { Config } from '../config/load.js'
+import { packageFile } from '../util/package-files.js'
+import type { Cidr } from './addresses.js'
+import { backendFor } from './iptables.js'
+
+export type Family = 4 | 6
+
+export interface RuleSet {
+  readonly family: Family
+  /** An iptables-restore document. */
+  readonly text: string
+  /** Its rules, `-A CHAIN ...`, in order. */
+  readonly rules: readonly string[]
+}
+
+export function renderRules(config: Config, family: Family, addresses: readonly Cidr[]): RuleSet {
+  const template = Handlebars.compile(readFileSync(packageFile('iptables', 'efs-home.rules.hbs'), 'utf8'), { noEscape: true, strict: true })
+  const { first, last } = config.efs.port_range
+  const text = template({
+    family,
+    config: config.file,
+    restore: backendFor(config, family).restore,
+    chain: config.firewall.chain,
+    addresses: [...new Set(addresses.filter((a) => a.family === family).map((a) => a.text))].sort(),
+    unreachable: family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable',
+    loopback: family === 4 ? '127.0.0.1/32' : '::1/128',
+    ports: first === last ? String(first) : `${first}:${last}`,
+  })
+  return { family, text, rules: text.split('\n').filter((line) => line.startsWith('-A ')) }
+}

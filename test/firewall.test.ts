@@ -1,0 +1,166 @@
+// efs-home firewall against the real kernel: rules loaded into network
+// namespaces the test creates, connections tried as root and as nobody,
+// with both iptables backends and both address families.
+
+import t, { type Test } from 'tap'
+import { execFileSync, spawn } from 'node:child_process'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { main } from '../src/cli/efs-home.js'
+import { writeConfig } from './fixtures/config.js'
+import { runMain } from './fixtures/in-process.js'
+import { createNetns, type Netns } from './fixtures/netns.js'
+import { spawnOwned, waitFor } from './fixtures/processes.js'
+import { EFS_HOME_BIN, ROOT } from './fixtures/run.js'
+import { scratchDir } from './fixtures/scratch.js'
+
+const GOLDEN = join(ROOT, 'test/golden/firewall')
+
+t.test('rendered rules match the golden files', async (t) => {
+  for (const name of readdirSync(GOLDEN)) {
+    const dir = join(GOLDEN, name)
+    const out = scratchDir(t)
+    const config = join(dir, 'efs-home.conf')
+    const r = await runMain(main, ['firewall', 'render', '--source', '/nonexistent', '--output-dir', out], config)
+    t.equal(r.code, 0, `${name}: ${r.err}`)
+    for (const file of readdirSync(dir).filter((f) => f.startsWith('efs-home.rules'))) {
+      t.equal(readFileSync(join(out, file), 'utf8').split(config).join('CONFIG'), readFileSync(join(dir, file), 'utf8'), `${name}/${file}`)
+    }
+    t.same(readdirSync(out).sort(), readdirSync(dir).filter((f) => f.startsWith('efs-home.rules')).sort(), `${name}: the families configured`)
+  }
+})
+
+function sh(ns: Netns, command: string[]): string {
+  // A clean environment: the test runner's NODE_OPTIONS must not reach processes run as nobody.
+  return execFileSync(ns.exec[0]!, [...ns.exec.slice(1), ...command], { encoding: 'utf8', env: { PATH: process.env.PATH } })
+}
+
+/** The filter table without comments and packet counters: what must stay byte for byte as it was. */
+function saved(ns: Netns, save: string): string {
+  return sh(ns, [save, '-t', 'filter'])
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]$/, '[0:0]'))
+    .join('\n')
+}
+
+function probe(ns: Netns, as: 'root' | 'nobody', proto: 'tcp' | 'udp', host: string, port: number): string {
+  const user = as === 'nobody' ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []
+  // env -u: the test runner adds its own instrumentation to every node it starts.
+  return sh(ns, [...user, 'env', '-u', 'NODE_OPTIONS', process.execPath, join(ROOT, 'test/fixtures/probe.mjs'), proto, host, String(port)]).trim()
+}
+
+const PROXY_PORT = 20100
+
+/** efs-home run inside the namespace as a boot unit would run it, with our /etc/hosts. */
+function efsHome(t: Test, ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const inside = ['/usr/bin/unshare', '-m', '--propagation', 'private', '/usr/bin/bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, EFS_HOME_BIN, ...args]
+    const child = spawn(ns.exec[0]!, [...ns.exec.slice(1), ...inside], {
+      env: { PATH: process.env.PATH, EFS_HOME_CONFIG: config, ...env },
+      // Not a socketpair on stdin: bash would take it for a network login and read .bashrc.
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    t.teardown(() => void child.kill('SIGKILL'))
+  })
+}
+
+for (const backend of ['nft', 'legacy'] as const) {
+  t.test(`${backend}: only root reaches EFS and the proxy ports; apply is idempotent; remove restores`, async (t) => {
+    const ns = createNetns(t, `fw${backend.slice(0, 3)}`)
+    const [save4, save6, ipt4, ipt6] = [`iptables-${backend}-save`, `ip6tables-${backend}-save`, `iptables-${backend}`, `ip6tables-${backend}`]
+    // Someone else's rules, which must survive everything we do.
+    sh(ns, [ipt4, '-A', 'OUTPUT', '-p', 'tcp', '--dport', '9999', '-j', 'ACCEPT'])
+    sh(ns, [ipt4, '-N', 'SITE-RULES'])
+    sh(ns, [ipt4, '-A', 'SITE-RULES', '-d', '192.0.2.1', '-j', 'DROP'])
+    sh(ns, [ipt6, '-A', 'OUTPUT', '-p', 'udp', '--dport', '9999', '-j', 'ACCEPT'])
+    const before = { v4: saved(ns, save4), v6: saved(ns, save6) }
+
+    const listeners = ['tcp:127.0.0.2:2049', 'tcp:127.0.0.2:111', 'udp:127.0.0.2:111', 'tcp:::1:2049', 'tcp:127.0.0.3:2049', `tcp:127.0.0.1:${PROXY_PORT}`, 'tcp:127.0.0.2:8080']
+    const listener = spawnOwned(t, ns.exec[0]!, [...ns.exec.slice(1), process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), ...listeners], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env.PATH },
+    })
+    let ready = ''
+    listener.stdout?.on('data', (d: Buffer) => (ready += d.toString()))
+    await waitFor('listeners', () => (ready.includes('ready') ? true : undefined))
+
+    const dir = scratchDir(t)
+    const hosts = join(dir, 'hosts')
+    writeFileSync(hosts, '127.0.0.1 localhost\n::1 localhost\n127.0.0.3 efs-by-name\n')
+    const { file: config } = writeConfig(
+      t,
+      `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nport_range = ${PROXY_PORT}-${PROXY_PORT + 10}\n[firewall]\nbackend = ${backend}\n` +
+        '[server "efs-a"]\ntype = efs\nmount_target_ip = 127.0.0.2\n[server "efs-v6"]\ntype = efs\nmount_target_ip = ::1\n[server "efs-by-name"]\ntype = efs\n',
+    )
+    const applied = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
+    t.equal(applied.code, 0, applied.stderr)
+    t.match(applied.stdout, /IPv4: EFS-HOME loaded, 7 rules; IPv6: EFS-HOME loaded, 4 rules/)
+
+    const expect: [string, 'tcp' | 'udp', string, number, string, string][] = [
+      ['EFS 2049', 'tcp', '127.0.0.2', 2049, 'open', 'refused'],
+      ['EFS by name 2049', 'tcp', '127.0.0.3', 2049, 'open', 'refused'],
+      ['EFS IPv6 2049', 'tcp', '::1', 2049, 'open', 'refused'],
+      ['proxy port', 'tcp', '127.0.0.1', PROXY_PORT, 'open', 'refused'],
+      ['RPC 111/tcp', 'tcp', '127.0.0.2', 111, 'refused', 'refused'],
+      ['RPC 111/udp', 'udp', '127.0.0.2', 111, 'refused', 'refused'],
+      ['another port on the EFS address', 'tcp', '127.0.0.2', 8080, 'open', 'open'],
+    ]
+    for (const [what, proto, host, port, root, nobody] of expect) {
+      t.equal(probe(ns, 'root', proto, host, port), root, `${what}: root ${root}`)
+      t.equal(probe(ns, 'nobody', proto, host, port), nobody, `${what}: nobody ${nobody}`)
+    }
+
+    const once = { v4: saved(ns, save4), v6: saved(ns, save6) }
+    for (let i = 0; i < 9; i++) t.equal((await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
+    t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'ten applies leave the ruleset as the first did')
+
+    t.match(await efsHome(t, ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0, stdout: /in step: IPv4 7 rules, IPv6 4 rules/ })
+    sh(ns, [ipt4, '-D', 'EFS-HOME', '1'])
+    sh(ns, [ipt6, '-A', 'OUTPUT', '-j', 'EFS-HOME'])
+    const drift = await efsHome(t, ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent'])
+    t.equal(drift.code, 1, 'drift found')
+    t.match(drift.stdout, /^IPv4: \+-A EFS-HOME -d 127\.0\.0\.2\/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset$/m)
+    t.match(drift.stdout, /^IPv6: OUTPUT jumps to EFS-HOME 2 times, expected once$/m)
+    t.equal((await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
+    t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'apply repairs the chain and the jump')
+
+    t.match(await efsHome(t, ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /removed chain EFS-HOME/ })
+    t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, before, 'remove leaves the rest exactly as it was')
+    t.match(await efsHome(t, ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /nothing to remove/ })
+    t.equal(probe(ns, 'nobody', 'tcp', '127.0.0.2', 2049), 'open', 'and the rules are gone')
+  })
+}
+
+t.test('IPv6 failing after IPv4 loaded: IPv4 is rolled back', async (t) => {
+  const ns = createNetns(t, 'fwrb')
+  const before = saved(ns, 'iptables-nft-save')
+  const dir = scratchDir(t)
+  const hosts = join(dir, 'hosts')
+  writeFileSync(hosts, '127.0.0.1 localhost\n')
+  // A broken ip6tables-nft-restore, first in that command's PATH only.
+  const bin = join(dir, 'bin')
+  mkdirSync(bin)
+  writeFileSync(join(bin, 'ip6tables-nft-restore'), '#!/bin/sh\necho "ip6tables-restore: line 7 failed" >&2\nexit 1\n')
+  chmodSync(join(bin, 'ip6tables-nft-restore'), 0o755)
+  const { file: config } = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\naddresses = 127.0.0.2 ::1\n')
+  const r = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: `${bin}:${process.env.PATH}` })
+  t.equal(r.code, 2)
+  t.match(r.stderr, /^efs-home: firewall apply: ip6tables-nft-restore --noflush -w 5: ip6tables-restore: line 7 failed; the rules are as they were\n$/)
+  t.equal(saved(ns, 'iptables-nft-save'), before, 'IPv4, loaded first, was taken out again')
+})
+
+t.test('without the iptables binaries: a clear error', async (t) => {
+  const { file: config } = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\naddresses = 127.0.0.2\n')
+  const ns = createNetns(t, 'fwnobin')
+  const hosts = join(scratchDir(t), 'hosts')
+  writeFileSync(hosts, '127.0.0.1 localhost\n')
+  const r = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: '/usr/bin' })
+  t.equal(r.code, 2)
+  t.match(r.stderr, /^efs-home: firewall apply: iptables-save -t filter: not found: install the iptables package; the rules are as they were\n$/)
+})
