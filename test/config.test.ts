@@ -37,6 +37,7 @@ t.test('defaults fill every optional key', async (t) => {
   t.same(c.nfs.options, [['vers', '4']])
   t.equal(c.nfs.export_prefix, '/export/{server}')
   t.equal(c.servers.size, 0)
+  t.same(c.firewall, { chain: 'EFS-HOME', addresses: [], backend: 'auto', ipv6: true, resolve_timeout: 3 })
 })
 
 t.test('the design document example parses, server names with dots intact', async (t) => {
@@ -140,6 +141,11 @@ t.test('bad config: clear one-line errors naming section and key', async (t) => 
   fails(t, `${MINIMAL}[server "A.b"]\n[server "a.B"]\n`, /server given twice/)
   fails(t, `${MINIMAL}[efs] ; trailing\n`, /line 4: malformed section header/)
   fails(t, `${MINIMAL}uri[] = ldap://y\n`, /must be a single value/)
+  fails(t, `${MINIMAL}[firewall]\nchain = OUTPUT\n`, /\[firewall\] chain: 'OUTPUT' is not a name for a chain of our own/)
+  fails(t, `${MINIMAL}[firewall]\nchain = ${'X'.repeat(29)}\n`, /\[firewall\] chain/)
+  fails(t, `${MINIMAL}[firewall]\naddresses = 10.0.0.1 efs.example.edu\n`, /\[firewall\] addresses: 'efs\.example\.edu' is not an IP address or network/)
+  fails(t, `${MINIMAL}[firewall]\naddresses = 10.0.0.0/33\n`, /not an IP address or network/)
+  fails(t, `${MINIMAL}[firewall]\nbackend = iptables\n`, /must be one of: auto, nft, legacy/)
 })
 
 t.test('loadConfig: a missing or unreadable file is one clear line', async (t) => {

@@ -11,7 +11,7 @@ import { writeConfig } from './fixtures/config.js'
 import { runMain } from './fixtures/in-process.js'
 import { createNetns, type Netns } from './fixtures/netns.js'
 import { spawnOwned, waitFor } from './fixtures/processes.js'
-import { EFS_HOME_BIN, ROOT } from './fixtures/run.js'
+import { EFS_HOME_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 
 const GOLDEN = join(ROOT, 'test/golden/firewall')
@@ -53,9 +53,9 @@ function probe(ns: Netns, as: 'root' | 'nobody', proto: 'tcp' | 'udp', host: str
 const PROXY_PORT = 20100
 
 /** efs-home run inside the namespace as a boot unit would run it, with our /etc/hosts. */
-function efsHome(t: Test, ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+function efsHome(t: Test, ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}, bin = EFS_HOME_BIN) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const inside = ['/usr/bin/unshare', '-m', '--propagation', 'private', '/usr/bin/bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, EFS_HOME_BIN, ...args]
+    const inside = ['/usr/bin/unshare', '-m', '--propagation', 'private', '/usr/bin/bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, bin, ...args]
     const child = spawn(ns.exec[0]!, [...ns.exec.slice(1), ...inside], {
       env: { PATH: process.env.PATH, EFS_HOME_CONFIG: config, ...env },
       // Not a socketpair on stdin: bash would take it for a network login and read .bashrc.
@@ -163,4 +163,20 @@ t.test('without the iptables binaries: a clear error', async (t) => {
   const r = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: '/usr/bin' })
   t.equal(r.code, 2)
   t.match(r.stderr, /^efs-home: firewall apply: iptables-save -t filter: not found: install the iptables package; the rules are as they were\n$/)
+})
+
+t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg names it', async (t) => {
+  const ns = createNetns(t, 'fwmg')
+  const dir = scratchDir(t)
+  const hosts = join(dir, 'hosts')
+  writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.9 nw-syd-efs7\n')
+  const { file: config } = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\ntls = false\nhost_pattern = ^nw-syd-efs\n[firewall]\nbackend = nft\nipv6 = false\n')
+  const source = join(dir, 'auto_static.cfg')
+  writeFileSync(source, 'kamen/1\n')
+  const args = ['--source', source, '--output', join(dir, 'auto.static'), '--firewall']
+  t.match(await efsHome(t, ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules/ })
+  t.notMatch(saved(ns, 'iptables-nft-save'), '127.0.0.9')
+  writeFileSync(source, 'kamen/1\nnw-syd-efs7/1\n')
+  t.match(await efsHome(t, ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 4 rules/ })
+  t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.9/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset')
 })

@@ -24,6 +24,7 @@ export interface MapGenArgs {
   readonly maxDrop: number
   readonly pidFile: string
   readonly timeout: number
+  readonly firewall: boolean
 }
 
 export const EXIT = { ok: 0, wouldChange: 1, failed: 2 } as const
@@ -56,7 +57,14 @@ export async function generate(args: MapGenArgs, out: Output): Promise<number> {
     const how = reloadAutomount(args.pidFile)
     out.out(how === 'not running' ? 'automount is not running; it reads the new map when it starts' : `automount told to re-read its maps (${how === 'signalled' ? 'SIGHUP' : 'systemctl reload autofs'})`)
   }
-  return EXIT.ok
+  return args.firewall ? refreshFirewall(args.source, out) : EXIT.ok
+}
+
+/** The exports may name new EFS servers: load the firewall rules again (idempotent). */
+async function refreshFirewall(source: string, out: Output): Promise<number> {
+  const { firewallCommand } = await import('./commands/firewall.js')
+  const code = await firewallCommand('apply', { source }, out)
+  return code === 0 ? EXIT.ok : EXIT.failed
 }
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
@@ -76,6 +84,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       'max-drop': { type: 'number', default: 25, describe: 'largest share of existing entries (percent) a run may remove' },
       'pid-file': { type: 'string', default: '/run/autofs.pid', describe: "automount's pid file, for --reload" },
       timeout: { type: 'number', default: 300, describe: 'seconds allowed for the LDAP enumeration' },
+      firewall: { type: 'boolean', default: false, describe: 'then re-apply the firewall rules (efs-home firewall apply) for the same source' },
     })
     .check((a) => {
       for (const name of ['source', 'output', 'pid-file', 'max-drop', 'timeout']) {
@@ -98,7 +107,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       if (code !== EXIT.ok || a.help === true) return
       try {
         code = await generate(
-          { source: a.source, output: a.output, fromLdap: a['from-ldap'], check: a.check, diff: a.diff, reload: a.reload, force: a.force, maxDrop: a['max-drop'], pidFile: a['pid-file'], timeout: a.timeout },
+          { source: a.source, output: a.output, fromLdap: a['from-ldap'], check: a.check, diff: a.diff, reload: a.reload, force: a.force, maxDrop: a['max-drop'], pidFile: a['pid-file'], timeout: a.timeout, firewall: a.firewall },
           out,
         )
       } catch (err) {

@@ -37,6 +37,8 @@ function run(command: string, args: string[], input?: string): Promise<string> {
       const why = code === 'ENOENT' ? 'not found: install the iptables package' : stderr.trim().split('\n').pop() || err.message
       reject(new EfsHomeError('FIREWALL', `${command} ${args.join(' ')}: ${why}`))
     })
+    // A tool that fails before reading its input closes the pipe: its exit status tells why.
+    child.stdin?.on('error', () => undefined)
     child.stdin?.end(input)
   })
 }

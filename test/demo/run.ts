@@ -2,7 +2,8 @@
 // a site config, and real lookups through the built commands, the way
 // automount and an administrator would run them.
 
-import { copyFileSync, readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EFS_ID, siteConfig, writeConfig } from '../fixtures/config.js'
 import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, mapEnv, ROOT, runNode } from '../fixtures/run.js'
@@ -63,6 +64,14 @@ async function demo(): Promise<void> {
   await show(MAP_GEN_BIN, ['--source', source, '--output', output, '--from-ldap'], env)
   process.stdout.write(`\n${readFileSync(output, 'utf8').replace(/^/gm, '  ')}`)
   await show(MAP_GEN_BIN, ['--source', source, '--output', output, '--from-ldap', '--check'], env)
+
+  heading('efs-home firewall: only root may reach EFS')
+  // The demo's EFS names resolve through a private /etc/hosts, in a mount namespace of their own.
+  const hosts = join(dir, 'hosts')
+  writeFileSync(hosts, '127.0.0.1 localhost\n10.0.1.25 nw-syd-efs1 nw-syd-efs2\n10.0.1.26 fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\n')
+  const rules = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, EFS_HOME_BIN, 'firewall', 'render', '--source', source], { env, encoding: 'utf8' })
+  process.stdout.write(`\n$ efs-home firewall render --source ${source}\n${rules.stdout.trimEnd().replace(/^/gm, '  ')}\n${rules.stderr.replace(/^(?=.)/gm, '  stderr: ')}  (exit ${rules.status})\n`)
+  process.stdout.write('\nefs-home firewall apply loads these (iptables-restore --noflush, one jump from OUTPUT); check compares them\nwith the live rules; remove takes out exactly what apply put in.\n')
 
   heading('LDAP goes down: answers from the last-known-good cache')
   await slapd.stop()
