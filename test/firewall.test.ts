@@ -180,3 +180,19 @@ t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg
   t.match(await efsHome(t, ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 4 rules/ })
   t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.9/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset')
 })
+
+t.test('no EFS servers: a valid chain closing the proxy ports; an unresolvable name is reported, the rest applied', async (t) => {
+  const ns = createNetns(t, 'fwempty')
+  const dir = scratchDir(t)
+  const hosts = join(dir, 'hosts')
+  writeFileSync(hosts, '127.0.0.1 localhost\n')
+  const empty = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\n[server "kamen"]\ntype = nfs\n')
+  t.match(await efsHome(t, ns, empty.file, hosts, ['firewall', 'apply', '--source', '/nonexistent']), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules; IPv6: EFS-HOME loaded, 1 rules/, stderr: '' })
+  t.match(await efsHome(t, ns, empty.file, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0 })
+
+  const missing = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\naddresses = 127.0.0.2\n[server "efs-gone.example.edu"]\ntype = efs\n')
+  const r = await efsHome(t, ns, missing.file, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
+  t.equal(r.code, 1, 'reported through the exit status')
+  t.match(r.stderr, /^efs-home: firewall: efs-gone\.example\.edu did not resolve \(.*\); its addresses are not protected\n$/)
+  t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.2/32 -p tcp -m tcp --dport 2049', 'what did resolve is applied')
+})
