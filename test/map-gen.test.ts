@@ -86,7 +86,7 @@ t.test('an export that cannot get an entry fails the run', async (t) => {
   const tlsConfig = join(dir, 'tls.conf')
   writeFileSync(tlsConfig, readFileSync(CONFIG, 'utf8').replace('tls = false', 'tls = true'))
   const r = await mapGen(['--source', map.source, '--output', map.output], tlsConfig)
-  t.match(r, { code: 2, err: /auto_static\.cfg:\d+: nw-syd-efs1\/1: EFS server nw-syd-efs1 needs TLS/ })
+  t.match(r, { code: 2, err: /auto_static\.cfg:\d+: nw-syd-efs1\/1: EFS server nw-syd-efs1 needs TLS, which needs its file system id/ })
   untouched(t, map, 'TLS export')
 })
 

@@ -18,6 +18,14 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       (y) => y.positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' }).option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
       async (args) => run(async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out))(),
     )
+    .command('proxy <action> [fs]', 'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop)', (y) =>
+      y
+        .positional('action', { choices: ['run', 'supervise', 'ensure', 'status', 'stop'] as const, demandOption: true, describe: 'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop' })
+        .positional('fs', { type: 'string', describe: 'file system id (fs-...)' })
+        .option('fs', { type: 'string', describe: 'file system id, as an option' })
+        .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
+      async (args) => run(async () => (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, args.json, out))(),
+    )
     .command('firewall <action>', 'iptables rules that keep non-root processes away from EFS (render, apply, check, remove)', (y) =>
       y
         .positional('action', { choices: ['render', 'apply', 'check', 'remove'] as const, demandOption: true, describe: 'render: print the rules; apply: load them; check: compare with the live rules (exit 1 on drift); remove: take them out' })

@@ -32,7 +32,7 @@ export const EXIT = { ok: 0, wouldChange: 1, failed: 2 } as const
 export async function generate(args: MapGenArgs, out: Output): Promise<number> {
   const config = loadConfig()
   const now = Math.floor(Date.now() / 1000)
-  const result = await generateStaticMap(config, { source: args.source, output: args.output, fromLdap: args.fromLdap, timeout: args.timeout, now })
+  const result = await generateStaticMap(config, { source: args.source, output: args.output, fromLdap: args.fromLdap, timeout: args.timeout, now, startProxies: !args.check })
   const changed = result.text !== result.current
   const before = mapEntries(result.current ?? '')
   const after = mapEntries(result.text)

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js'
 import {
   type EfsSettings,
   type FirewallSettings,
+  type ProxySettings,
   type HomeSettings,
   type LdapSettings,
   type NfsSettings,
@@ -31,6 +32,7 @@ export interface Config {
   readonly home: HomeSettings
   readonly efs: EfsSettings
   readonly nfs: NfsSettings
+  readonly proxy: ProxySettings
   readonly firewall: FirewallSettings
   /** `[server "NAME"]` sections by lower-case name. */
   readonly servers: ReadonlyMap<string, ServerSettings>
@@ -128,7 +130,7 @@ export function parseConfig(file: string, text: string): Config {
     } else if (Object.hasOwn(OPTIONS, name)) {
       sections[name as SectionName] = body as Record<string, unknown>
     } else {
-      throw new ConfigError(file, `unknown section [${name}] (known: ldap, home, efs, nfs, firewall, server "NAME")`)
+      throw new ConfigError(file, `unknown section [${name}] (known: ldap, home, efs, nfs, proxy, firewall, server "NAME")`)
     }
   }
   return {
@@ -137,6 +139,7 @@ export function parseConfig(file: string, text: string): Config {
     home: readSection(file, 'home', OPTIONS.home, sections.home ?? {}),
     efs: readSection(file, 'efs', OPTIONS.efs, sections.efs ?? {}),
     nfs: readSection(file, 'nfs', OPTIONS.nfs, sections.nfs ?? {}),
+    proxy: readSection(file, 'proxy', OPTIONS.proxy, sections.proxy ?? {}),
     firewall: readSection(file, 'firewall', OPTIONS.firewall, sections.firewall ?? {}),
     servers,
   }

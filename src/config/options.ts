@@ -91,7 +91,7 @@ export const OPTIONS = {
     dns_name_format: option(dnsNameFormat, '{az}.{fs_id}.efs.{region}.{dns_name_suffix}', 'EFS DNS name; the {az}. part is dropped when the zone is unknown.'),
     dns_name_suffix: option(v.dnsSuffix, 'amazonaws.com', 'DNS suffix of the region (amazonaws.com.cn in China).'),
     options: option(mountOptions, '', 'Mount options; efs-utils defaults (nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport) fill in every question these leave open.'),
-    tls: option(v.bool, 'true', 'Encrypt EFS traffic through the bundled TLS proxy. Until the proxy ships, an EFS home that needs TLS gets no entry rather than a plaintext one.'),
+    tls: option(v.bool, 'true', 'Encrypt EFS traffic through the bundled TLS proxy (needs the file system id); an EFS home that needs TLS and cannot have it gets no entry, never a plaintext one.'),
     ca_file: option(v.absolutePath, '/etc/efs-home/efs-ca.pem', 'CA certificates that EFS server certificates must chain to.'),
     port_range: option(v.portRange, '20049-21049', 'Local ports for the TLS proxies.'),
     fall_back_to_mount_target_ip: option(v.bool, 'true', 'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.'),
@@ -100,6 +100,12 @@ export const OPTIONS = {
   nfs: {
     options: option(mountOptions, 'vers=4', 'Mount options for classic NFS servers.'),
     export_prefix: option(exportPrefix, '/export/{server}', 'Server-side path above <export>; {server} is the server name.'),
+  },
+  proxy: {
+    state_dir: option(v.absolutePath, '/run/efs-home', 'Where each running TLS proxy keeps its state (PID, port, counters) and log.'),
+    port_file: option(v.absolutePath, '/var/lib/efs-home/proxy-ports.json', 'Persistent file system to local port assignments, so ports survive reboots.'),
+    connect_timeout: option(v.seconds, '5', 'Seconds a proxy may take to open TLS to the mount target for one connection.'),
+    log_connections: option(v.bool, 'true', 'Log one line per connection opened and closed, with byte counts.'),
   },
   firewall: {
     chain: option(chainName, 'EFS-HOME', 'Chain of our own, jumped to from OUTPUT, that holds every rule.'),
@@ -131,4 +137,5 @@ export type HomeSettings = Values<typeof OPTIONS.home>
 export type EfsSettings = Values<typeof OPTIONS.efs>
 export type NfsSettings = Values<typeof OPTIONS.nfs>
 export type FirewallSettings = Values<typeof OPTIONS.firewall>
+export type ProxySettings = Values<typeof OPTIONS.proxy>
 export type ServerSettings = Values<typeof SERVER_OPTIONS>

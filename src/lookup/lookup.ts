@@ -10,6 +10,7 @@ import { type Attempt, DirectoryUnavailableError } from '../directory/servers.js
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Location, parseLocation } from '../location/location.js'
 import { buildEntry, formatEntry, type MountEntry } from '../mount/entry.js'
+import { usesTls } from '../proxy/target.js'
 import { classifyServer, type Server } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
 import { checkKey } from './key.js'
@@ -19,6 +20,7 @@ export type Step =
   | { readonly step: 'cache'; readonly file: string; readonly location: string; readonly ageSeconds: number }
   | { readonly step: 'location'; readonly location: Location }
   | { readonly step: 'classification'; readonly server: Server }
+  | { readonly step: 'proxy'; readonly fsId: string; readonly port: number }
   | { readonly step: 'entry'; readonly entry: MountEntry; readonly text: string }
 
 export interface LookupOptions {
@@ -38,8 +40,7 @@ export interface LookupResult {
   readonly text: string
 }
 
-async function locate(config: Config, key: string, now: number, observe: (s: Step) => void): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
-  const deadline = new Deadline(config.home.deadline)
+async function locate(config: Config, key: string, now: number, deadline: Deadline, observe: (s: Step) => void): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
   try {
     const answer = await findHome(config.ldap, key, deadline)
     observe({ step: 'directory', uri: answer.uri, attempts: answer.attempts })
@@ -86,12 +87,20 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   const observe = options.observe ?? (() => undefined)
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const key = checkKey(rawKey)
-  const { raw, source } = await locate(config, key, now, observe)
+  const deadline = new Deadline(config.home.deadline)
+  const { raw, source } = await locate(config, key, now, deadline, observe)
   const location = parseLocation(raw, config.home.import_root)
   observe({ step: 'location', location })
   const server = classifyServer(config, location.server)
   observe({ step: 'classification', server })
-  const entry = buildEntry(config, server, { export: location.export, rest: location.rest })
+  let proxyPort: number | undefined
+  if (server.kind === 'efs' && usesTls(config, server)) {
+    // Loaded only for TLS homes: the program map stays light for the rest.
+    const { ensureProxy } = await import('../proxy/ensure.js')
+    proxyPort = await ensureProxy(config, server, deadline)
+    observe({ step: 'proxy', fsId: server.fsId ?? '', port: proxyPort })
+  }
+  const entry = buildEntry(config, server, { export: location.export, rest: location.rest }, proxyPort)
   const text = formatEntry(entry)
   observe({ step: 'entry', entry, text })
   if (source === 'ldap' && config.home.cache_update) {

@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs'
 import type { HomesCache } from '../cache/homes-cache.js'
 import type { Config } from '../config/load.js'
 import { enumerateHomes } from '../directory/enumerate.js'
+import { EfsHomeError } from '../errors.js'
+import { ensureProxy } from '../proxy/ensure.js'
+import { assignedPort } from '../proxy/ports.js'
+import { usesTls } from '../proxy/target.js'
+import { classifyServer } from '../servers/classify.js'
 import { parseLocation } from '../location/location.js'
 import { Deadline } from '../util/deadline.js'
 import { renderStaticMap } from './render.js'
@@ -21,6 +26,8 @@ export interface GenerateOptions {
   readonly timeout: number
   /** Seconds since the epoch, stamped on cache entries. */
   readonly now: number
+  /** Start the TLS proxies the map points at; else only read their assigned ports (for --check). */
+  readonly startProxies: boolean
 }
 
 export interface Generated {
@@ -91,10 +98,24 @@ async function fromDirectory(config: Config, options: GenerateOptions) {
   }
 }
 
+/** The proxy port of every TLS file system among `exports`, the proxies up (unless only reading). */
+async function proxyPorts(config: Config, exports: readonly StaticExport[], start: boolean): Promise<Map<string, number>> {
+  const ports = new Map<string, number>()
+  for (const exp of exports) {
+    const server = classifyServer(config, exp.server)
+    if (server.kind !== 'efs' || !usesTls(config, server) || server.fsId === undefined || ports.has(server.fsId)) continue
+    const port = start ? await ensureProxy(config, server, new Deadline(config.home.deadline)) : assignedPort(config, server.fsId)
+    if (port === undefined) throw new EfsHomeError('ENTRY', `${exp.origin}: ${server.fsId} has no proxy port yet; run efs-map-gen without --check`)
+    ports.set(server.fsId, port)
+  }
+  return ports
+}
+
 export async function generateStaticMap(config: Config, options: GenerateOptions): Promise<Generated> {
   const declared = readStaticCfg(options.source)
   const directory = options.fromLdap ? await fromDirectory(config, options) : undefined
-  const lines = buildStaticMap(config, [...declared, ...(directory?.exports ?? [])])
+  const exports = [...declared, ...(directory?.exports ?? [])]
+  const lines = buildStaticMap(config, exports, await proxyPorts(config, exports, options.startProxies))
   const fromLdap = directory?.exports.length ?? 0
   return {
     text: renderStaticMap({ output: options.output, source: options.source, fromLdap: options.fromLdap, lines }),

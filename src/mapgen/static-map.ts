@@ -1,10 +1,12 @@
 // The lines of /etc/auto.static: one per export, `<import_root>/<server>/<export>`
-// and the entry from the same builder the program map uses.
+// and the entry from the same builder the program map uses (TLS exports with
+// their file system's proxy port).
 
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { buildEntry, formatEntry } from '../mount/entry.js'
 import { formatMountOptions } from '../mount/options.js'
+import { proxyTarget, usesTls } from '../proxy/target.js'
 import { classifyServer } from '../servers/classify.js'
 import type { StaticExport } from './static-cfg.js'
 
@@ -18,7 +20,7 @@ export interface StaticMapLine {
  * found in LDAP; the same export twice in the file with different options is
  * an error. Sorted by key, so the same inputs give the same bytes.
  */
-export function buildStaticMap(config: Config, exports: readonly StaticExport[]): StaticMapLine[] {
+export function buildStaticMap(config: Config, exports: readonly StaticExport[], proxyPorts: ReadonlyMap<string, number>): StaticMapLine[] {
   const chosen = new Map<string, StaticExport>()
   for (const exp of exports) {
     const key = `${config.home.import_root === '/' ? '' : config.home.import_root}/${exp.server}/${exp.export}`
@@ -34,7 +36,9 @@ export function buildStaticMap(config: Config, exports: readonly StaticExport[])
     .map(([key, exp]) => {
       try {
         const server = classifyServer(config, exp.server)
-        return { key, entry: formatEntry(buildEntry(config, server, { export: exp.export, ...(exp.options === undefined ? {} : { options: exp.options }) })) }
+        const port = server.kind === 'efs' && usesTls(config, server) ? proxyPorts.get(proxyTarget(config, server).fsId) : undefined
+        const target = { export: exp.export, ...(exp.options === undefined ? {} : { options: exp.options }) }
+        return { key, entry: formatEntry(buildEntry(config, server, target, port)) }
       } catch (err) {
         throw new EfsHomeError('ENTRY', `${exp.origin}: ${exp.server}/${exp.export}: ${oneLine(err)}`)
       }

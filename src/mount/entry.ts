@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js'
 import { EfsHomeError } from '../errors.js'
 import type { EfsServer, NfsServer, Server } from '../servers/classify.js'
 import { formatEfsDnsName } from '../servers/efs-names.js'
+import { usesTls } from '../proxy/target.js'
 import { formatMountOptions, type MountOption, parseMountOptions, withDefaults } from './options.js'
 
 // efs-utils' defaults; each applies only where the site's options are silent.
@@ -57,24 +58,17 @@ export function efsHost(config: Config, server: EfsServer): string {
   return server.name
 }
 
-function efsEntry(config: Config, server: EfsServer, target: MountTarget): MountEntry {
-  const tls = server.section?.tls ?? config.efs.tls
-  if (tls) {
-    throw new EfsHomeError(
-      'ENTRY',
-      `EFS server ${server.name} needs TLS, and this efs-home has no TLS proxy yet: set tls = false in [efs] or [server "${server.name}"] to mount it unencrypted`,
-    )
-  }
-  return {
-    fstype: 'nfs4',
-    options: withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS),
-    host: efsHost(config, server),
-    path: tail(target),
-  }
+function efsEntry(config: Config, server: EfsServer, target: MountTarget, proxyPort: number | undefined): MountEntry {
+  const options = withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS)
+  if (!usesTls(config, server)) return { fstype: 'nfs4', options, host: efsHost(config, server), path: tail(target) }
+  if (proxyPort === undefined) throw new EfsHomeError('ENTRY', `EFS server ${server.name} needs TLS and no proxy port was given`)
+  // nobind: autofs bind-mounts a "local" server's path instead of mounting NFS, and 127.0.0.1 is local.
+  return { fstype: 'nfs4', options: [...options, ['port', String(proxyPort)], ['nobind', undefined]], host: '127.0.0.1', path: tail(target) }
 }
 
-export function buildEntry(config: Config, server: Server, target: MountTarget): MountEntry {
-  return server.kind === 'efs' ? efsEntry(config, server, target) : nfsEntry(config, server, target)
+/** The entry for `target` on `server`; an EFS server that uses TLS needs its proxy's port. */
+export function buildEntry(config: Config, server: Server, target: MountTarget, proxyPort?: number): MountEntry {
+  return server.kind === 'efs' ? efsEntry(config, server, target, proxyPort) : nfsEntry(config, server, target)
 }
 
 /** The map entry text: `-fstype=nfs4,opts host:/path` (IPv6 hosts in brackets). */

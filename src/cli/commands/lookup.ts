@@ -21,6 +21,8 @@ function describe(step: Step): string {
       const efs = s.kind === 'efs' ? `, file system ${s.fsId ?? 'unknown'}, region ${s.region}${s.az === undefined ? '' : `, zone ${s.az}`}` : ''
       return `classification  ${s.name} is ${s.kind === 'efs' ? 'EFS' : 'classic NFS'} (by ${s.reason}${efs})`
     }
+    case 'proxy':
+      return `proxy           TLS proxy for ${step.fsId} up on 127.0.0.1:${step.port}`
     case 'entry':
       return `entry           ${step.text}\n                (fstype ${step.entry.fstype}, host ${step.entry.host}, path ${step.entry.path}, options ${formatMountOptions(step.entry.options)})`
   }

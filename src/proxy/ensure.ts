@@ -1,0 +1,64 @@
+// The proxy for a file system, up and verified, or a typed error: called
+// in-process by the program map and efs-map-gen, and by `efs-home proxy
+// ensure`. Race-free: many lookups at once start one proxy (a lock
+// directory decides who starts it; the others wait for it to be healthy).
+
+import { spawn } from 'node:child_process'
+import { mkdirSync, openSync, closeSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Config } from '../config/load.js'
+import { EfsHomeError } from '../errors.js'
+import type { EfsServer } from '../servers/classify.js'
+import type { Deadline } from '../util/deadline.js'
+import { tryLock, unlock } from '../util/lock.js'
+import { packageFile } from '../util/package-files.js'
+import { assignPort } from './ports.js'
+import { proxyHealth } from './state.js'
+import { proxyTarget } from './target.js'
+
+export function proxyLogPath(config: Config, fsId: string): string {
+  return join(config.proxy.state_dir, `proxy-${fsId}.log`)
+}
+
+function startSupervisor(config: Config, fsId: string): void {
+  const log = openSync(proxyLogPath(config, fsId), 'a', 0o640)
+  try {
+    // Detached, in a session of its own: it outlives the lookup that started it.
+    const child = spawn(process.execPath, [packageFile('dist', 'src', 'bin', 'efs-home.js'), 'proxy', 'supervise', '--fs', fsId], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, EFS_HOME_CONFIG: config.file },
+    })
+    child.unref()
+  } finally {
+    closeSync(log)
+  }
+}
+
+/** The local port of `server`'s TLS proxy, started if need be, within `deadline`. */
+export async function ensureProxy(config: Config, server: EfsServer, deadline: Deadline): Promise<number> {
+  const { fsId } = proxyTarget(config, server)
+  const port = await assignPort(config, fsId, deadline.remainingMs())
+  let health = proxyHealth(config, fsId, port)
+  if (health.ok) return port
+  mkdirSync(config.proxy.state_dir, { recursive: true, mode: 0o755 })
+  const lock = join(config.proxy.state_dir, `proxy-${fsId}.starting`)
+  let started = false
+  try {
+    while (deadline.remainingMs() > 0) {
+      if (!started && tryLock(lock, 15_000)) {
+        started = true
+        health = proxyHealth(config, fsId, port)
+        if (health.ok) return port
+        startSupervisor(config, fsId)
+      }
+      await sleep(25)
+      health = proxyHealth(config, fsId, port)
+      if (health.ok) return port
+    }
+  } finally {
+    if (started) unlock(lock)
+  }
+  throw new EfsHomeError('DEADLINE', `the TLS proxy for ${fsId} on port ${port} is not up: ${health.why}; see ${proxyLogPath(config, fsId)}`)
+}

@@ -1,0 +1,65 @@
+// A running proxy's state file, [proxy] state_dir/proxy-<fs_id>.json,
+// written by the proxy itself: who it is, where it listens and connects,
+// and its counters. A state file proves nothing on its own: the process
+// must be alive, be our proxy for that file system, and hold the port.
+
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Config } from '../config/load.js'
+import { writeFileAtomic } from '../util/atomic-write.js'
+import { listenersOn, socketInodes } from './listeners.js'
+
+export interface ProxyState {
+  readonly fsId: string
+  readonly port: number
+  readonly pid: number
+  readonly supervisorPid: number | undefined
+  readonly target: string
+  /** Seconds since the epoch. */
+  readonly started: number
+  readonly connections: { readonly open: number; readonly total: number }
+  readonly bytes: { readonly toEfs: number; readonly fromEfs: number }
+}
+
+export function statePath(config: Config, fsId: string): string {
+  return join(config.proxy.state_dir, `proxy-${fsId}.json`)
+}
+
+export function readState(config: Config, fsId: string): ProxyState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(statePath(config, fsId), 'utf8')) as ProxyState
+    return state.fsId === fsId && Number.isInteger(state.pid) && Number.isInteger(state.port) ? state : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function writeState(config: Config, state: ProxyState): void {
+  writeFileAtomic(statePath(config, state.fsId), `${JSON.stringify(state)}\n`)
+}
+
+/** Is `pid` a live efs-home proxy for `fsId` (and not a recycled PID)? */
+export function isProxyProcess(pid: number, fsId: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    return argv.includes('proxy') && argv.includes(fsId)
+  } catch {
+    return false
+  }
+}
+
+export type Health = { readonly ok: true; readonly state: ProxyState } | { readonly ok: false; readonly why: string }
+
+/** Whether `fsId`'s proxy is up on `port`: alive, ours, and the only listener there. */
+export function proxyHealth(config: Config, fsId: string, port: number): Health {
+  const state = readState(config, fsId)
+  if (state === undefined) return { ok: false, why: 'not running (no state file)' }
+  if (state.port !== port) return { ok: false, why: `its state names port ${state.port}, not ${port}` }
+  if (!isProxyProcess(state.pid, fsId)) return { ok: false, why: `its PID ${state.pid} is gone (stale state file)` }
+  const listeners = listenersOn(port)
+  if (listeners.length === 0) return { ok: false, why: `nothing listens on 127.0.0.1:${port}` }
+  const ours = socketInodes(state.pid)
+  const foreign = listeners.find((l) => !ours.has(l.inode))
+  if (foreign !== undefined) return { ok: false, why: `port ${port} is held by another process (uid ${foreign.uid})` }
+  return { ok: true, state }
+}

@@ -1,0 +1,38 @@
+// Where systemd does not run the proxy (efs-home-proxy@.service with
+// Restart=always), this does: it runs the proxy as a child and starts it
+// again whenever it dies, so `hard` NFS mounts waiting on it recover
+// without a lookup.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+export interface SupervisorOptions {
+  readonly command: string
+  readonly args: readonly string[]
+  readonly log: (line: string) => void
+}
+
+const FIRST_BACKOFF_MS = 250
+const MAX_BACKOFF_MS = 5000
+const STEADY_MS = 60_000
+
+export async function supervise(options: SupervisorOptions): Promise<void> {
+  let stopping = false
+  let child: ChildProcess | undefined
+  const stop = () => {
+    stopping = true
+    child?.kill('SIGTERM')
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  let backoff = FIRST_BACKOFF_MS
+  while (!stopping) {
+    const started = Date.now()
+    child = spawn(options.command, [...options.args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, EFS_HOME_SUPERVISOR_PID: String(process.pid) } })
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child?.once('exit', (c, s) => resolve([c, s])))
+    if (stopping) break
+    backoff = Date.now() - started > STEADY_MS ? FIRST_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS)
+    options.log(`proxy exited (${signal ?? `status ${code}`}); starting it again in ${backoff} ms`)
+    await sleep(backoff)
+  }
+}

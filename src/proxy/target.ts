@@ -1,0 +1,55 @@
+// Which EFS file system a proxy serves, where it connects, and the name the
+// server's certificate must carry: <fs_id>.efs.<region>.<suffix>.
+
+import type { Config } from '../config/load.js'
+import { EfsHomeError } from '../errors.js'
+import { classifyServer, type EfsServer } from '../servers/classify.js'
+import { formatEfsDnsName } from '../servers/efs-names.js'
+
+export interface ProxyTarget {
+  readonly fsId: string
+  /** Address or name of the mount target. */
+  readonly host: string
+  readonly port: number
+  /** What the certificate is checked against. */
+  readonly serverName: string
+}
+
+// Only tests point a proxy at another port: EFS listens on 2049 alone.
+function targetPort(): number {
+  const port = Number(process.env.EFS_HOME_TEST_TARGET_PORT)
+  return Number.isInteger(port) && port > 0 ? port : 2049
+}
+
+export function proxyTarget(config: Config, server: EfsServer): ProxyTarget {
+  if (server.fsId === undefined) {
+    throw new EfsHomeError(
+      'ENTRY',
+      `EFS server ${server.name} needs TLS, which needs its file system id to verify the certificate: set fs_id in [server "${server.name}"], or tls = false there to mount it unencrypted`,
+    )
+  }
+  const name = { fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix }
+  return {
+    fsId: server.fsId,
+    host: server.section?.mount_target_ip ?? formatEfsDnsName(config.efs.dns_name_format, { ...name, az: server.az }),
+    port: targetPort(),
+    serverName: formatEfsDnsName('{fs_id}.efs.{region}.{dns_name_suffix}', { ...name, az: undefined }),
+  }
+}
+
+/** The EFS server behind a file system id: the [server] section that names it, or the id itself. */
+export function efsServerById(config: Config, fsId: string): EfsServer {
+  for (const [name, section] of config.servers) {
+    if (section.fs_id === fsId || name === fsId) {
+      const server = classifyServer(config, name)
+      if (server.kind === 'efs') return server
+    }
+  }
+  const server = classifyServer(config, fsId)
+  if (server.kind !== 'efs') throw new EfsHomeError('CONFIG', `'${fsId}' is not an EFS file system id`)
+  return server
+}
+
+export function usesTls(config: Config, server: EfsServer): boolean {
+  return server.section?.tls ?? config.efs.tls
+}

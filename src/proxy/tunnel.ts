@@ -1,0 +1,125 @@
+// The TLS proxy itself: 127.0.0.1:<port> in, TLS 1.2+ to the mount target on
+// 2049 out, the certificate verified against [efs] ca_file and the name
+// <fs_id>.efs.<region>.<suffix>. Never plaintext: there is no code path that
+// connects to EFS without TLS.
+
+import { readFileSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { checkServerIdentity, connect, type TLSSocket } from 'node:tls'
+import type { Config } from '../config/load.js'
+import { EfsHomeError, oneLine } from '../errors.js'
+import { type ProxyState, writeState } from './state.js'
+import type { ProxyTarget } from './target.js'
+
+export interface Tunnel {
+  readonly server: Server
+  close(): Promise<void>
+}
+
+interface Counters {
+  open: number
+  total: number
+  toEfs: number
+  fromEfs: number
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw new EfsHomeError('CONFIG', `cannot read [efs] ca_file ${file}: ${oneLine(err)}`)
+  }
+}
+
+export async function runTunnel(config: Config, target: ProxyTarget, port: number, log: (line: string) => void): Promise<Tunnel> {
+  const ca = readCa(config.efs.ca_file)
+  const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
+  const live = new Set<Socket>()
+  const started = Math.floor(Date.now() / 1000)
+  const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
+  const state = (): ProxyState => ({
+    fsId: target.fsId,
+    port,
+    pid: process.pid,
+    supervisorPid: Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
+    target: `${target.host}:${target.port}`,
+    started,
+    connections: { open: counters.open, total: counters.total },
+    bytes: { toEfs: counters.toEfs, fromEfs: counters.fromEfs },
+  })
+
+  const server = createServer({ noDelay: true, pauseOnConnect: true }, (client) => {
+    const id = ++counters.total
+    counters.open += 1
+    live.add(client)
+    const upstream: TLSSocket = connect({
+      host: target.host,
+      port: target.port,
+      servername: target.serverName,
+      ca,
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+      checkServerIdentity: (_host, cert) => checkServerIdentity(target.serverName, cert),
+    })
+    upstream.setNoDelay(true)
+    live.add(upstream)
+    let why = 'closed'
+    const timer = setTimeout(() => upstream.destroy(new Error(`no TLS session within ${config.proxy.connect_timeout} s`)), config.proxy.connect_timeout * 1000)
+    upstream.once('secureConnect', () => {
+      clearTimeout(timer)
+      if (config.proxy.log_connections) log(`conn ${id}: open to ${target.host}:${target.port} (${upstream.getProtocol() ?? 'TLS'})`)
+      client.resume()
+    })
+    // pipe() honours back-pressure both ways and ends each side when the other ends.
+    client.pipe(upstream)
+    upstream.pipe(client)
+    const fail = (side: string) => (err: Error) => {
+      why = `${side}: ${oneLine(err)}`
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', fail('client'))
+    upstream.on('error', fail(`TLS to ${target.host}:${target.port}`))
+    let closed = 0
+    const onClose = () => {
+      if (++closed < 2) {
+        client.destroy()
+        upstream.destroy()
+        return
+      }
+      clearTimeout(timer)
+      live.delete(client)
+      live.delete(upstream)
+      counters.open -= 1
+      counters.toEfs += client.bytesRead
+      counters.fromEfs += client.bytesWritten
+      if (config.proxy.log_connections || why !== 'closed') {
+        log(`conn ${id}: ${why}, ${client.bytesRead} bytes to EFS, ${client.bytesWritten} from EFS`)
+      }
+    }
+    client.on('close', onClose)
+    upstream.on('close', onClose)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new EfsHomeError('ENTRY', `cannot listen on 127.0.0.1:${port}: ${oneLine(err)}`)))
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve)
+  })
+  writeState(config, state())
+  log(`listening on 127.0.0.1:${port} for ${target.fsId}, TLS to ${target.host}:${target.port} as ${target.serverName}`)
+  let last = ''
+  const refresh = setInterval(() => {
+    const now = JSON.stringify(state())
+    if (now !== last) writeState(config, state())
+    last = now
+  }, 2000)
+  refresh.unref()
+  return {
+    server,
+    close: async () => {
+      clearInterval(refresh)
+      for (const s of live) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
