@@ -42,6 +42,7 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
   const port = await assignPort(config, fsId, deadline.remainingMs())
   let health = proxyHealth(config, fsId, port)
   if (health.ok) return port
+  if (health.squatted) throw new EfsHomeError('ENTRY', `the TLS proxy for ${fsId}: ${health.why}`)
   mkdirSync(config.proxy.state_dir, { recursive: true, mode: 0o755 })
   const lock = join(config.proxy.state_dir, `proxy-${fsId}.starting`)
   let started = false
@@ -56,6 +57,7 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
       await sleep(25)
       health = proxyHealth(config, fsId, port)
       if (health.ok) return port
+      if (health.squatted) throw new EfsHomeError('ENTRY', `the TLS proxy for ${fsId}: ${health.why}`)
     }
   } finally {
     if (started) unlock(lock)

@@ -3,7 +3,8 @@
 // restarts and reboots. No two file systems share a port; a port some other
 // process listens on is passed over.
 
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { createServer } from 'node:net'
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
@@ -49,6 +50,7 @@ export async function assignPort(config: Config, fsId: string, waitMs: number): 
   const { first, last } = config.efs.port_range
   if (known !== undefined && known >= first && known <= last) return known
   const file = config.proxy.port_file
+  mkdirSync(dirname(file), { recursive: true, mode: 0o755 })
   return withLock(`${file}.lock`, waitMs, async () => {
     const ports = readAssignments(file)
     const mine = ports[fsId]

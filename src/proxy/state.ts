@@ -48,18 +48,24 @@ export function isProxyProcess(pid: number, fsId: string): boolean {
   }
 }
 
-export type Health = { readonly ok: true; readonly state: ProxyState } | { readonly ok: false; readonly why: string }
+export type Health =
+  | { readonly ok: true; readonly state: ProxyState }
+  /** squatted: a non-root process listens on the port; waiting will not help. */
+  | { readonly ok: false; readonly why: string; readonly squatted: boolean }
 
 /** Whether `fsId`'s proxy is up on `port`: alive, ours, and the only listener there. */
 export function proxyHealth(config: Config, fsId: string, port: number): Health {
   const state = readState(config, fsId)
-  if (state === undefined) return { ok: false, why: 'not running (no state file)' }
-  if (state.port !== port) return { ok: false, why: `its state names port ${state.port}, not ${port}` }
-  if (!isProxyProcess(state.pid, fsId)) return { ok: false, why: `its PID ${state.pid} is gone (stale state file)` }
   const listeners = listenersOn(port)
-  if (listeners.length === 0) return { ok: false, why: `nothing listens on 127.0.0.1:${port}` }
-  const ours = socketInodes(state.pid)
+  const ours = state !== undefined && state.port === port && isProxyProcess(state.pid, fsId) ? socketInodes(state.pid) : new Set<string>()
   const foreign = listeners.find((l) => !ours.has(l.inode))
-  if (foreign !== undefined) return { ok: false, why: `port ${port} is held by another process (uid ${foreign.uid})` }
+  // A root listener that is not (yet) ours is a proxy starting up; anyone else's is an attack or a clash.
+  if (foreign !== undefined && foreign.uid !== 0) {
+    return { ok: false, why: `port ${port} is held by another process (uid ${foreign.uid}); the proxy cannot be trusted there`, squatted: true }
+  }
+  if (state === undefined) return { ok: false, why: 'not running (no state file)', squatted: false }
+  if (state.port !== port) return { ok: false, why: `its state names port ${state.port}, not ${port}`, squatted: false }
+  if (ours.size === 0) return { ok: false, why: `its PID ${state.pid} is gone (stale state file)`, squatted: false }
+  if (listeners.length === 0 || foreign !== undefined) return { ok: false, why: `it is not listening on 127.0.0.1:${port}`, squatted: false }
   return { ok: true, state }
 }

@@ -68,13 +68,14 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
     upstream.once('secureConnect', () => {
       clearTimeout(timer)
       if (config.proxy.log_connections) log(`conn ${id}: open to ${target.host}:${target.port} (${upstream.getProtocol() ?? 'TLS'})`)
-      client.resume()
+      // The client stays paused until the TLS session is up. pipe() honours
+      // back-pressure both ways and ends each side when the other ends.
+      client.pipe(upstream)
+      upstream.pipe(client)
     })
-    // pipe() honours back-pressure both ways and ends each side when the other ends.
-    client.pipe(upstream)
-    upstream.pipe(client)
-    const fail = (side: string) => (err: Error) => {
-      why = `${side}: ${oneLine(err)}`
+    const fail = (side: string) => (err: NodeJS.ErrnoException) => {
+      // A client that resets instead of closing (libnfs does) is an ordinary end.
+      why = side === 'client' && err.code === 'ECONNRESET' ? 'client reset' : `${side}: ${oneLine(err)}`
       client.destroy()
       upstream.destroy()
     }
@@ -93,7 +94,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
       counters.open -= 1
       counters.toEfs += client.bytesRead
       counters.fromEfs += client.bytesWritten
-      if (config.proxy.log_connections || why !== 'closed') {
+      if (config.proxy.log_connections || !['closed', 'client reset'].includes(why)) {
         log(`conn ${id}: ${why}, ${client.bytesRead} bytes to EFS, ${client.bytesWritten} from EFS`)
       }
     }

@@ -1,0 +1,169 @@
+// The TLS proxy with real NFS: libnfs -> our proxy -> TLS (stunnel, a test
+// CA) -> nfs-ganesha, all inside a network namespace the test owns.
+
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { spawnOwned, waitFor } from './fixtures/processes.js'
+import { EFS_HOME_BIN, MAP_BIN, ROOT } from './fixtures/run.js'
+import { startSlapd } from './fixtures/slapd.js'
+import { FS_ID, FS_NAME, nfsUrl, type Rig, type RigOptions, startRig } from './fixtures/tls-rig.js'
+import { makeTestCa } from './fixtures/tls.js'
+
+t.test('NFS through the proxy: listing and a 4 MiB file read back byte-identical', async (t) => {
+  const rig = await startRig(t)
+  const ensured = await rig.efsHome(['proxy', 'ensure', FS_ID])
+  t.equal(ensured.code, 0, ensured.stderr)
+  const port = Number(ensured.stdout.trim())
+  t.ok(port >= 21000 && port <= 21010, `a port from the range (${port})`)
+  const ls = await rig.exec(['nfs-ls', nfsUrl(port)])
+  t.equal(ls.code, 0, ls.stderr)
+  t.match(ls.stdout, /big\.bin/)
+  t.match(ls.stdout, /hello\.txt/)
+  const out = join(rig.dir, 'big.copy')
+  const cp = await rig.exec(['nfs-cp', nfsUrl(port, '/big.bin'), out])
+  t.equal(cp.code, 0, cp.stderr)
+  t.ok(readFileSync(out).equals(rig.big), 'byte-identical')
+  const again = await rig.efsHome(['proxy', 'ensure', FS_ID])
+  t.equal(Number(again.stdout.trim()), port, 'ensure again: the same proxy, the same port')
+  const status = await rig.efsHome(['proxy', 'status'])
+  t.match(status, { code: 0, stdout: new RegExp(`^${FS_ID} port ${port} pid \\d+ -> 127\\.0\\.0\\.1:3049: up \\d+ s`) })
+  const log = readFileSync(join(rig.dir, 'run', `proxy-${FS_ID}.log`), 'utf8')
+  t.match(log, /conn \d+: open to 127\.0\.0\.1:3049 \(TLSv1\.3\)/)
+  t.match(log, /conn \d+: (closed|client reset), \d+ bytes to EFS, [1-9]\d* from EFS/)
+})
+
+t.test('a TLS server that cannot be trusted gets no NFS: wrong name, unknown CA, expired, TLS 1.1', async (t) => {
+  const cases: [string, RigOptions, RegExp][] = [
+    ['certificate for another file system', { cert: (ca) => ca.issue('fs-87654321.efs.us-east-1.amazonaws.com', ['fs-87654321.efs.us-east-1.amazonaws.com']) }, /does not match certificate's altnames/],
+    ['certificate from an unknown CA', { cert: () => makeTestCa(t).issue(FS_NAME, [FS_NAME]) }, /unable to verify the first certificate|unable to get local issuer/],
+    ['expired certificate', { cert: (ca) => ca.issue(FS_NAME, [FS_NAME], { days: 0 }) }, /certificate has expired/],
+    ['server that speaks TLS 1.1 at most', { stunnelExtra: ['sslVersionMax = TLSv1.1', 'ciphers = DEFAULT@SECLEVEL=0'] }, /protocol/i],
+  ]
+  for (const [what, options, reason] of cases) {
+    await sleep(1100) // let a zero-day certificate expire
+    const rig = await startRig(t, { ...options, role: 'pxf' })
+    const ensured = await rig.efsHome(['proxy', 'ensure', FS_ID])
+    t.equal(ensured.code, 0, `${what}: the proxy itself starts`)
+    const ls = await rig.exec(['nfs-ls', nfsUrl(Number(ensured.stdout.trim()))])
+    t.not(ls.code, 0, `${what}: no NFS`)
+    t.match(proxyLog(rig), reason, `${what}: the proxy says why`)
+    t.match(proxyLog(rig), /conn 1: TLS to 127\.0\.0\.1:3049: .*, 0 bytes to EFS, 0 from EFS/, `${what}: nothing was sent`)
+  }
+})
+
+t.test('a mount target that refuses, or never answers: the connection fails, quickly', async (t) => {
+  const rig = await startRig(t)
+  const refused = await rig.exec([process.execPath, EFS_HOME_BIN, 'proxy', 'ensure', FS_ID], { EFS_HOME_TEST_TARGET_PORT: '3999' })
+  t.equal(refused.code, 0)
+  t.not((await rig.exec(['nfs-ls', nfsUrl(Number(refused.stdout.trim()))])).code, 0)
+  t.match(proxyLog(rig), /TLS to 127\.0\.0\.1:3999: connect ECONNREFUSED/)
+  t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
+
+  spawnOwned(t, rig.ns.exec[0]!, [...rig.ns.exec.slice(1), process.execPath, '-e', "require('net').createServer(() => {}).listen(3998, '127.0.0.1')"])
+  await sleep(300)
+  const hole = await rig.exec([process.execPath, EFS_HOME_BIN, 'proxy', 'ensure', FS_ID], { EFS_HOME_TEST_TARGET_PORT: '3998' })
+  t.not((await rig.exec(['nfs-ls', nfsUrl(Number(hole.stdout.trim()))])).code, 0)
+  t.match(proxyLog(rig), /no TLS session within 1 s/)
+})
+
+t.test('SIGKILL in the middle of a transfer: the proxy comes back on its own, on the same port', async (t) => {
+  const rig = await startRig(t)
+  writeFileSync(join(rig.exportDir, 'huge.bin'), randomBytes(48 << 20))
+  const port = Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim())
+  const before = readState(rig)
+  const out = join(rig.dir, 'huge.copy')
+  const copying = rig.exec(['nfs-cp', nfsUrl(port, '/huge.bin'), out])
+  await waitFor('the transfer to be under way', () => (existsSync(out) && statSync(out).size > 1 << 20 ? true : undefined))
+  process.kill(before.pid, 'SIGKILL')
+  await copying
+  const after = await waitFor('the proxy to be back', async () => {
+    const s = JSON.parse((await rig.efsHome(['proxy', 'status', '--json'])).stdout)[0]
+    return s?.up === true && s.pid !== before.pid ? s : undefined
+  })
+  t.equal(after.port, port, 'the same port')
+  t.equal(after.supervisorPid, before.supervisorPid, 'restarted by its supervisor, not by a lookup')
+  const again = await rig.exec(['nfs-cp', nfsUrl(port, '/big.bin'), join(rig.dir, 'big.copy')])
+  t.equal(again.code, 0, 'new connections flow')
+  t.ok(readFileSync(join(rig.dir, 'big.copy')).equals(rig.big))
+  t.same(proxyProcesses(rig), { run: 1, supervise: 1 }, 'no proxy process leaked')
+})
+
+t.test('stale state: a dead PID, a recycled PID', async (t) => {
+  const rig = await startRig(t)
+  const port = Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim())
+  t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
+  t.same(proxyProcesses(rig), { run: 0, supervise: 0 }, 'stop stops both')
+  const stateFile = join(rig.dir, 'run', `proxy-${FS_ID}.json`)
+  const stale = { fsId: FS_ID, port, pid: 4_000_000, target: 'x', started: 0, connections: { open: 0, total: 0 }, bytes: { toEfs: 0, fromEfs: 0 } }
+  writeFileSync(stateFile, JSON.stringify(stale))
+  t.equal(Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim()), port, 'a dead PID: a new proxy')
+  t.not(readState(rig).pid, stale.pid)
+  t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
+
+  const bystander = spawnOwned(t, rig.ns.exec[0]!, [...rig.ns.exec.slice(1), 'sleep', '60'])
+  await sleep(200)
+  writeFileSync(stateFile, JSON.stringify({ ...stale, pid: bystander.pid }))
+  t.equal(Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim()), port, 'a recycled PID: a new proxy')
+  t.equal(bystander.exitCode, null, 'and the process that got the PID is left alone')
+  t.equal((await rig.exec(['nfs-ls', nfsUrl(port)])).code, 0)
+})
+
+t.test('ports: exhausted range, and a port taken over by another user', async (t) => {
+  const rig = await startRig(t, { configExtra: '[home]\ndeadline = 3\n' })
+  const listen = (port: number, asNobody: boolean) =>
+    spawnOwned(t, rig.ns.exec[0]!, [...rig.ns.exec.slice(1), ...(asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []), 'env', '-u', 'NODE_OPTIONS', process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), `tcp:127.0.0.1:${port}`])
+
+  const port = Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim())
+  t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
+  listen(port, true)
+  await sleep(500)
+  const squatted = await rig.efsHome(['proxy', 'ensure', FS_ID])
+  t.equal(squatted.code, 1)
+  t.match(squatted.stderr, new RegExp(`port ${port} is held by another process \\(uid 65534\\); the proxy cannot be trusted there`))
+
+  const other = 'fs-0abcdef0'
+  writeFileSync(rig.config, `${readFileSync(rig.config, 'utf8')}\n[efs]\nport_range = 21050-21050\n[server "${other}"]\nmount_target_ip = 127.0.0.1\n`)
+  listen(21050, false)
+  await sleep(500)
+  const full = await rig.efsHome(['proxy', 'ensure', other])
+  t.equal(full.code, 1)
+  t.match(full.stderr, /no free proxy port for fs-0abcdef0: every port of \[efs\] port_range 21050-21050 is assigned or in use/)
+})
+
+t.test('fifty lookups at once for users on one TLS file system start one proxy', async (t) => {
+  const rig = await startRig(t)
+  const users = Array.from({ length: 50 }, (_, i) => ({ uid: `t${i}`, home: `/import/${FS_ID}/1/t${i}` }))
+  await startSlapd(t, users, { netns: rig.ns, host: '127.0.0.1' })
+  const results = await Promise.all(users.map((u) => rig.exec([MAP_BIN, u.uid])))
+  t.same(results.map((r) => r.code), users.map(() => 0), results.find((r) => r.code !== 0)?.stderr ?? 'all answered')
+  const ports = new Set(results.map((r) => /,port=(\d+),nobind 127\.0\.0\.1:\/1\/t\d+\n$/.exec(r.stdout)?.[1]))
+  t.equal(ports.size, 1, 'one port for all')
+  t.match(results[7]?.stdout, /^-fstype=nfs4,nfsvers=4\.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,port=\d+,nobind 127\.0\.0\.1:\/1\/t7\n$/)
+  t.same(proxyProcesses(rig), { run: 1, supervise: 1 }, 'exactly one proxy')
+})
+
+function proxyLog(rig: Rig): string {
+  return readFileSync(join(rig.dir, 'run', `proxy-${FS_ID}.log`), 'utf8')
+}
+
+function readState(rig: Rig): { pid: number; supervisorPid: number } {
+  return JSON.parse(readFileSync(join(rig.dir, 'run', `proxy-${FS_ID}.json`), 'utf8'))
+}
+
+/** Proxy processes inside the rig's namespace. */
+function proxyProcesses(rig: Rig): { run: number; supervise: number } {
+  const pids = execFileSync(rig.ns.exec[0]!, ['netns', 'pids', rig.ns.name], { encoding: 'utf8' }).split(/\s+/).filter(Boolean)
+  const argvs = pids.flatMap((pid) => {
+    try {
+      return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')]
+    } catch {
+      return []
+    }
+  })
+  const count = (action: string) => argvs.filter((a) => a.includes('proxy') && a.includes(action) && a.includes(FS_ID)).length
+  return { run: count('run'), supervise: count('supervise') }
+}
