@@ -11,6 +11,8 @@ import { scratchDir } from './fixtures/scratch.js'
 import { startGanesha } from './fixtures/ganesha.js'
 import { connect, createNetns } from './fixtures/netns.js'
 import { startSlapd } from './fixtures/slapd.js'
+import { startStunnel } from './fixtures/stunnel.js'
+import { makeTestCa } from './fixtures/tls.js'
 
 const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
 const EFS_DNS = `${EFS_ID}.efs.us-east-1.amazonaws.com`
@@ -18,6 +20,7 @@ const EFS_DNS = `${EFS_ID}.efs.us-east-1.amazonaws.com`
 // Two hosts: the client runs automount; the server (10.255.0.1) runs LDAP
 // and an NFS server that answers automount's availability probe.
 const SERVER_IP = '10.255.0.1'
+const TLS_FS = 'fs-12345678'
 const serverNs = createNetns(t, 'srv')
 const clientNs = createNetns(t, 'cli')
 connect(serverNs, `${SERVER_IP}/24`, clientNs, '10.255.0.2/24')
@@ -28,6 +31,7 @@ const slapd = await startSlapd(t, [
   { uid: 'carol', home: `/import/${EFS_ID}/1/carol` },
   { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
   { uid: 'mallory', home: '/import/kamen/1/../../etc' },
+  { uid: 'tess', home: `/import/${TLS_FS}/1/tess` },
 ], { netns: serverNs, host: SERVER_IP })
 const { file: configFile } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
 
@@ -58,12 +62,12 @@ function prepareWork(t: Test): string {
 }
 
 /** Runs automount on `master` in the client namespace, then each step (a path to list, or run:COMMAND). */
-async function runAutomount(t: Test, work: string, master: string[], steps: string[], config: string): Promise<Outcome> {
+async function runAutomount(t: Test, work: string, master: string[], steps: string[], config: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   const masterFile = join(work, 'auto.master')
   writeFileSync(masterFile, `${master.join('\n')}\n`)
   const script = join(ROOT, 'test/automount/run-automount.sh')
   const child = spawn(clientNs.exec[0]!, [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps], {
-    env: { PATH: `${process.env.PATH}`, EFS_HOME_CONFIG: config },
+    env: { PATH: `${process.env.PATH}`, EFS_HOME_CONFIG: config, ...env },
     stdio: ['ignore', 'inherit', 'pipe'],
   })
   let stderr = ''
@@ -135,4 +139,27 @@ t.test('the generated static map: automount mounts /import paths, and re-reads t
   t.match(readFileSync(join(work, 'run.log'), 'utf8'), /written, 3 exports[\s\S]*automount told to re-read its maps \(SIGHUP\)/)
   const dump = readFileSync(join(work, 'dump'), 'utf8')
   for (const key of ['kamen/1', 'nw-syd-efs1/2']) t.match(dump, `${importRoot}/${key}`, `automount -m lists ${key}`)
+})
+
+t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 through it, never a bind mount', async (t) => {
+  // The mount target's TLS endpoint, in front of the server's NFS.
+  const ca = makeTestCa(t)
+  const name = `${TLS_FS}.efs.us-east-1.amazonaws.com`
+  await startStunnel(t, { accept: `${SERVER_IP}:3049`, connect: `${SERVER_IP}:2049`, cert: ca.issue(name, [name]), netns: serverNs })
+  const work = prepareWork(t)
+  const home = `${work}/home`
+  const { file: config } = writeConfig(
+    t,
+    siteConfig([slapd.url], '{dir}', `[efs]\nca_file = ${ca.caFile}\n[proxy]\nstate_dir = ${work}/efs-run\nport_file = ${work}/efs-lib/ports.json\n[server "${TLS_FS}"]\ntls = true\nmount_target_ip = ${SERVER_IP}\n`),
+  )
+  const outcome = await runAutomount(t, work, [`${home} program:${MAP_BIN} --timeout=10`], [`${home}/tess`, `${home}/bob`], config, { EFS_HOME_TEST_TARGET_PORT: '3049' })
+  const ports = JSON.parse(readFileSync(`${work}/efs-lib/ports.json`, 'utf8')) as { ports: Record<string, number> }
+  const port = ports.ports[TLS_FS]
+  t.ok(port !== undefined, 'a port was assigned')
+  t.match(outcome.results.get(`${home}/tess`), { status: 0, listing: 'mounted-from-127.0.0.1__1_tess' })
+  t.match(outcome.log, `lookup(program): tess -> -fstype=nfs4,${EFS_OPTS},port=${port},nobind 127.0.0.1:/1/tess`)
+  t.match(outcome.mountCalls.find((c) => c.includes('tess')), new RegExp(`^mount\\.nfs4 127\\.0\\.0\\.1:/1/tess ${home}/tess -s -n -o rw,${EFS_OPTS},port=${port}`))
+  t.notMatch(outcome.log, /attempt bind mount/, 'never a bind mount of a host path')
+  t.match(readFileSync(`${work}/efs-run/proxy-${TLS_FS}.log`, 'utf8'), /conn 1: open to 10\.255\.0\.1:3049 \(TLSv1\.3\)/, "automount's probe went through the proxy and TLS")
+  t.match(outcome.results.get(`${home}/bob`), { status: 0 }, 'classic NFS next to it')
 })
