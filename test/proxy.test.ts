@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnOwned, waitFor } from './fixtures/processes.js'
-import { EFS_HOME_BIN, MAP_BIN, ROOT } from './fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { FS_ID, FS_NAME, nfsUrl, type Rig, type RigOptions, startRig } from './fixtures/tls-rig.js'
 import { makeTestCa } from './fixtures/tls.js'
@@ -167,3 +167,19 @@ function proxyProcesses(rig: Rig): { run: number; supervise: number } {
   const count = (action: string) => argvs.filter((a) => a.includes('proxy') && a.includes(action) && a.includes(FS_ID)).length
   return { run: count('run'), supervise: count('supervise') }
 }
+
+t.test('efs-map-gen: a TLS export gets its proxy port and nobind, and its proxy is up', async (t) => {
+  const rig = await startRig(t)
+  const source = join(rig.dir, 'auto_static.cfg')
+  const output = join(rig.dir, 'auto.static')
+  writeFileSync(source, `${FS_ID}/1\n${FS_ID}/2\n`)
+  const r = await rig.exec([MAP_GEN_BIN, '--source', source, '--output', output])
+  t.equal(r.code, 0, r.stderr)
+  const port = Number(/port=(\d+),nobind/.exec(readFileSync(output, 'utf8'))?.[1])
+  t.match(readFileSync(output, 'utf8'), new RegExp(`^/import/${FS_ID}/1 +-fstype=nfs4,[^ ]*,port=${port},nobind 127\\.0\\.0\\.1:/1$`, 'm'))
+  t.same(proxyProcesses(rig), { run: 1, supervise: 1 }, 'the proxy behind the port is running')
+  t.equal((await rig.exec(['nfs-ls', nfsUrl(port)])).code, 0)
+  t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
+  t.match(await rig.exec([MAP_GEN_BIN, '--source', source, '--output', output, '--check']), { code: 0, stdout: /up to date/ })
+  t.same(proxyProcesses(rig), { run: 0, supervise: 0 }, '--check starts nothing')
+})
