@@ -1,4 +1,5 @@
-// npm run bench [-- --runs N --sizes 10000,100000 --only lookup|map-gen --json FILE]:
+// npm run bench [-- --runs N --sizes 10000,100000 --megabytes 256 --rounds 3
+//                   --only lookup|map-gen|proxy --json FILE]:
 // benchmarks, not tests.
 // Prints a table of medians and ratios; writes them as JSON when asked.
 
@@ -6,6 +7,7 @@ import { writeFileSync } from 'node:fs'
 import type { Owner } from '../fixtures/scratch.js'
 import { benchLookup } from './lookup.js'
 import { benchMapGen } from './map-gen.js'
+import { benchProxy } from './proxy.js'
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {
@@ -46,8 +48,23 @@ async function mapGenReport(): Promise<unknown> {
   return results
 }
 
+async function proxyReport(): Promise<unknown> {
+  const r = await benchProxy(owner, Number(option('--megabytes') ?? 256), Number(option('--rounds') ?? 3))
+  process.stdout.write('TLS proxy vs stunnel client mode (same TLS server, echo behind it)\n')
+  for (const [name, f] of [['proxy', r.proxy], ['stunnel', r.stunnel]] as const) {
+    process.stdout.write(
+      `${name.padEnd(8)} ${f.mbPerSecond.toFixed(0).padStart(6)} MB/s, RPC p50 ${f.rpcP50ms.toFixed(3)} ms p99 ${f.rpcP99ms.toFixed(3)} ms, ${f.cpuSecondsPerGiB.toFixed(2)} CPU s/GiB, peak RSS ${f.peakRssMb.toFixed(0)} MB\n`,
+    )
+  }
+  for (const [k, v] of Object.entries(r.ratios)) process.stdout.write(`ratio  ${k.padEnd(30)} ${v.toFixed(2)}\n`)
+  process.stdout.write('\n')
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+  return r
+}
+
 try {
   const report: Record<string, unknown> = { date: new Date().toISOString() }
+  if (only === undefined || only === 'proxy') report.proxy = await proxyReport()
   if (only === undefined || only === 'lookup') report.lookup = await lookupReport()
   if (only === undefined || only === 'map-gen') report.mapGen = await mapGenReport()
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`)

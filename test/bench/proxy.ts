@@ -1,0 +1,97 @@
+// The TLS proxy against stunnel in client mode (the efs-utils v1 tunnel:
+// TLS 1.2, verify = 2, checkHost), both in front of the same TLS server
+// (stunnel in server mode, a test CA) and an echo server, side by side in one
+// network namespace: bulk throughput, small-RPC round trips, CPU per GiB, RSS.
+
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { writeConfig } from '../fixtures/config.js'
+import { createNetns } from '../fixtures/netns.js'
+import { spawnOwned, waitFor } from '../fixtures/processes.js'
+import { EFS_HOME_BIN, ROOT } from '../fixtures/run.js'
+import { type Owner, scratchDir } from '../fixtures/scratch.js'
+import { startStunnel } from '../fixtures/stunnel.js'
+import { makeTestCa } from '../fixtures/tls.js'
+
+const FS_ID = 'fs-12345678'
+const NAME = `${FS_ID}.efs.us-east-1.amazonaws.com`
+
+export interface TunnelFigures {
+  readonly mbPerSecond: number
+  readonly rpcP50ms: number
+  readonly rpcP99ms: number
+  readonly cpuSecondsPerGiB: number
+  readonly peakRssMb: number
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
+}
+
+function peakRssMb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+}
+
+export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; ratios: Record<string, number> }> {
+  const ns = createNetns(owner, 'bpx')
+  const inNs = (argv: string[]) => [...ns.exec, 'env', '-u', 'NODE_OPTIONS', ...argv]
+  const echo = inNs([process.execPath, '-e', "require('net').createServer((s) => s.pipe(s)).listen(4000, '127.0.0.1')"])
+  spawnOwned(owner, echo[0]!, echo.slice(1))
+  const ca = makeTestCa(owner)
+  await startStunnel(owner, { accept: '127.0.0.1:3049', connect: '127.0.0.1:4000', cert: ca.issue(NAME, [NAME]), netns: ns })
+  const client = await startStunnel(owner, { accept: '127.0.0.1:5000', connect: '127.0.0.1:3049', client: { caFile: ca.caFile, checkHost: NAME }, netns: ns })
+  const dir = scratchDir(owner, 'bpx')
+  const { file } = writeConfig(owner, `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 21000-21000\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`)
+  // As its supervisor and systemd unit run it.
+  const run = inNs([process.execPath, '--max-semi-space-size=1', EFS_HOME_BIN, 'proxy', 'run', '--fs', FS_ID])
+  const proxy = spawnOwned(owner, run[0]!, run.slice(1), { env: { PATH: process.env.PATH, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: '3049' } })
+  const proxyPid = await waitFor('the proxy', () => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'run', `proxy-${FS_ID}.json`), 'utf8')) as { pid: number }).pid
+    } catch {
+      return undefined
+    }
+  })
+  const stunnelPid = Number(execFileSync('pgrep', ['-f', `stunnel4 ${join(client.log, '..', 'stunnel.conf')}`], { encoding: 'utf8' }).trim().split('\n')[0])
+  void proxy
+
+  const drive = async (port: number, args: string[]) => {
+    const argv = inNs([process.execPath, join(ROOT, 'test/bench/tunnel-client.mjs'), String(port), ...args])
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    await new Promise((resolve) => child.on('close', resolve))
+    return JSON.parse(out) as Record<string, number>
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+  const measure = async (port: number, pid: number): Promise<TunnelFigures> => {
+    const mbps: number[] = []
+    const p50: number[] = []
+    const p99: number[] = []
+    const cpu: number[] = []
+    for (let i = 0; i < rounds; i++) {
+      const before = cpuSeconds(pid)
+      mbps.push((await drive(port, ['throughput', String(megabytes)])).mbPerSecond ?? NaN)
+      cpu.push((cpuSeconds(pid) - before) / ((2 * megabytes) / 1024))
+      const rpc = await drive(port, ['rpc', '2000', '200'])
+      p50.push(rpc.p50ms ?? NaN)
+      p99.push(rpc.p99ms ?? NaN)
+      await sleep(100)
+    }
+    return { mbPerSecond: median(mbps), rpcP50ms: median(p50), rpcP99ms: median(p99), cpuSecondsPerGiB: median(cpu), peakRssMb: peakRssMb(pid) }
+  }
+  const ours = await measure(21000, proxyPid)
+  const theirs = await measure(5000, stunnelPid)
+  return {
+    proxy: ours,
+    stunnel: theirs,
+    ratios: {
+      'throughput proxy / stunnel': ours.mbPerSecond / theirs.mbPerSecond,
+      'RPC p50 proxy / stunnel': ours.rpcP50ms / theirs.rpcP50ms,
+      'CPU per GiB proxy / stunnel': ours.cpuSecondsPerGiB / theirs.cpuSecondsPerGiB,
+    },
+  }
+}
