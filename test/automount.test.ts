@@ -2,13 +2,13 @@
 // /home lookups and hands the entry to the (fake) NFS mount helper.
 
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EFS_ID, siteConfig, writeConfig } from './fixtures/config.js'
 import { MAP_BIN, MAP_GEN_BIN, ROOT, runNode } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startGanesha } from './fixtures/ganesha.js'
+import { runCommand } from './fixtures/processes.js'
 import { connect, createNetns } from './fixtures/netns.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { startStunnel } from './fixtures/stunnel.js'
@@ -66,14 +66,12 @@ async function runAutomount(t: Test, work: string, master: string[], steps: stri
   const masterFile = join(work, 'auto.master')
   writeFileSync(masterFile, `${master.join('\n')}\n`)
   const script = join(ROOT, 'test/automount/run-automount.sh')
-  const child = spawn(clientNs.exec[0]!, [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps], {
-    env: { PATH: `${process.env.PATH}`, EFS_HOME_CONFIG: config, ...env },
-    stdio: ['ignore', 'inherit', 'pipe'],
+  const ran = await runCommand(clientNs.exec[0]!, [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps], {
+    PATH: process.env.PATH,
+    EFS_HOME_CONFIG: config,
+    ...env,
   })
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  t.equal(code, 0, `automount ran (${stderr.trim()})`)
+  t.equal(ran.code, 0, `automount ran (${ran.stderr.trim()})`)
   const results = new Map<string, { status: number; listing: string }>()
   const resultsFile = join(work, 'results')
   for (const line of existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean) : []) {

@@ -2,15 +2,15 @@
 // namespaces the test creates, connections tried as root and as nobody,
 // with both iptables backends and both address families.
 
-import t, { type Test } from 'tap'
-import { execFileSync, spawn } from 'node:child_process'
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { main } from '../src/cli/efs-home.js'
 import { writeConfig } from './fixtures/config.js'
 import { runMain } from './fixtures/in-process.js'
 import { createNetns, type Netns } from './fixtures/netns.js'
-import { spawnOwned, waitFor } from './fixtures/processes.js'
+import { runCommand, spawnOwned, waitFor } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 
@@ -53,21 +53,9 @@ function probe(ns: Netns, as: 'root' | 'nobody', proto: 'tcp' | 'udp', host: str
 const PROXY_PORT = 20100
 
 /** efs-home run inside the namespace as a boot unit would run it, with our /etc/hosts. */
-function efsHome(t: Test, ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}, bin = EFS_HOME_BIN) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const inside = ['/usr/bin/unshare', '-m', '--propagation', 'private', '/usr/bin/bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, bin, ...args]
-    const child = spawn(ns.exec[0]!, [...ns.exec.slice(1), ...inside], {
-      env: { PATH: process.env.PATH, EFS_HOME_CONFIG: config, ...env },
-      // Not a socketpair on stdin: bash would take it for a network login and read .bashrc.
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-    t.teardown(() => void child.kill('SIGKILL'))
-  })
+function efsHome(ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}, bin = EFS_HOME_BIN) {
+  const inside = ['/usr/bin/unshare', '-m', '--propagation', 'private', '/usr/bin/bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, bin, ...args]
+  return runCommand(ns.exec[0]!, [...ns.exec.slice(1), ...inside], { PATH: process.env.PATH, EFS_HOME_CONFIG: config, ...env })
 }
 
 for (const backend of ['nft', 'legacy'] as const) {
@@ -98,7 +86,7 @@ for (const backend of ['nft', 'legacy'] as const) {
       `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nport_range = ${PROXY_PORT}-${PROXY_PORT + 10}\n[firewall]\nbackend = ${backend}\n` +
         '[server "efs-a"]\ntype = efs\nmount_target_ip = 127.0.0.2\n[server "efs-v6"]\ntype = efs\nmount_target_ip = ::1\n[server "efs-by-name"]\ntype = efs\n',
     )
-    const applied = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
+    const applied = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
     t.equal(applied.code, 0, applied.stderr)
     t.match(applied.stdout, /IPv4: EFS-HOME loaded, 7 rules; IPv6: EFS-HOME loaded, 4 rules/)
 
@@ -117,22 +105,22 @@ for (const backend of ['nft', 'legacy'] as const) {
     }
 
     const once = { v4: saved(ns, save4), v6: saved(ns, save6) }
-    for (let i = 0; i < 9; i++) t.equal((await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
+    for (let i = 0; i < 9; i++) t.equal((await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'ten applies leave the ruleset as the first did')
 
-    t.match(await efsHome(t, ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0, stdout: /in step: IPv4 7 rules, IPv6 4 rules/ })
+    t.match(await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0, stdout: /in step: IPv4 7 rules, IPv6 4 rules/ })
     sh(ns, [ipt4, '-D', 'EFS-HOME', '1'])
     sh(ns, [ipt6, '-A', 'OUTPUT', '-j', 'EFS-HOME'])
-    const drift = await efsHome(t, ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent'])
+    const drift = await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent'])
     t.equal(drift.code, 1, 'drift found')
     t.match(drift.stdout, /^IPv4: \+-A EFS-HOME -d 127\.0\.0\.2\/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset$/m)
     t.match(drift.stdout, /^IPv6: OUTPUT jumps to EFS-HOME 2 times, expected once$/m)
-    t.equal((await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
+    t.equal((await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'apply repairs the chain and the jump')
 
-    t.match(await efsHome(t, ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /removed chain EFS-HOME/ })
+    t.match(await efsHome(ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /removed chain EFS-HOME/ })
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, before, 'remove leaves the rest exactly as it was')
-    t.match(await efsHome(t, ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /nothing to remove/ })
+    t.match(await efsHome(ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /nothing to remove/ })
     t.equal(probe(ns, 'nobody', 'tcp', '127.0.0.2', 2049), 'open', 'and the rules are gone')
   })
 }
@@ -149,7 +137,7 @@ t.test('IPv6 failing after IPv4 loaded: IPv4 is rolled back', async (t) => {
   writeFileSync(join(bin, 'ip6tables-nft-restore'), '#!/bin/sh\necho "ip6tables-restore: line 7 failed" >&2\nexit 1\n')
   chmodSync(join(bin, 'ip6tables-nft-restore'), 0o755)
   const { file: config } = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\naddresses = 127.0.0.2 ::1\n')
-  const r = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: `${bin}:${process.env.PATH}` })
+  const r = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: `${bin}:${process.env.PATH}` })
   t.equal(r.code, 2)
   t.match(r.stderr, /^efs-home: firewall apply: ip6tables-nft-restore --noflush -w 5: ip6tables-restore: line 7 failed; the rules are as they were\n$/)
   t.equal(saved(ns, 'iptables-nft-save'), before, 'IPv4, loaded first, was taken out again')
@@ -160,7 +148,7 @@ t.test('without the iptables binaries: a clear error', async (t) => {
   const ns = createNetns(t, 'fwnobin')
   const hosts = join(scratchDir(t), 'hosts')
   writeFileSync(hosts, '127.0.0.1 localhost\n')
-  const r = await efsHome(t, ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: '/usr/bin' })
+  const r = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: '/usr/bin' })
   t.equal(r.code, 2)
   t.match(r.stderr, /^efs-home: firewall apply: iptables-save -t filter: not found: install the iptables package; the rules are as they were\n$/)
 })
@@ -174,10 +162,10 @@ t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg
   const source = join(dir, 'auto_static.cfg')
   writeFileSync(source, 'kamen/1\n')
   const args = ['--source', source, '--output', join(dir, 'auto.static'), '--firewall']
-  t.match(await efsHome(t, ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules/ })
+  t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules/ })
   t.notMatch(saved(ns, 'iptables-nft-save'), '127.0.0.9')
   writeFileSync(source, 'kamen/1\nnw-syd-efs7/1\n')
-  t.match(await efsHome(t, ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 4 rules/ })
+  t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 4 rules/ })
   t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.9/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset')
 })
 
@@ -187,11 +175,11 @@ t.test('no EFS servers: a valid chain closing the proxy ports; an unresolvable n
   const hosts = join(dir, 'hosts')
   writeFileSync(hosts, '127.0.0.1 localhost\n')
   const empty = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\n[server "kamen"]\ntype = nfs\n')
-  t.match(await efsHome(t, ns, empty.file, hosts, ['firewall', 'apply', '--source', '/nonexistent']), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules; IPv6: EFS-HOME loaded, 1 rules/, stderr: '' })
-  t.match(await efsHome(t, ns, empty.file, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0 })
+  t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'apply', '--source', '/nonexistent']), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules; IPv6: EFS-HOME loaded, 1 rules/, stderr: '' })
+  t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0 })
 
   const missing = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\naddresses = 127.0.0.2\n[server "efs-gone.example.edu"]\ntype = efs\n')
-  const r = await efsHome(t, ns, missing.file, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
+  const r = await efsHome(ns, missing.file, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
   t.equal(r.code, 1, 'reported through the exit status')
   t.match(r.stderr, /^efs-home: firewall: efs-gone\.example\.edu did not resolve \(.*\); its addresses are not protected\n$/)
   t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.2/32 -p tcp -m tcp --dport 2049', 'what did resolve is applied')

@@ -26,8 +26,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
     .command('proxy <action> [fs]', 'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop)', (y) =>
       y
         .positional('action', { choices: ['run', 'supervise', 'ensure', 'status', 'stop'] as const, demandOption: true, describe: 'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop' })
-        .positional('fs', { type: 'string', describe: 'file system id (fs-...)' })
-        .option('fs', { type: 'string', describe: 'file system id, as an option' })
+        .positional('fs', { type: 'string', describe: 'file system id (fs-...); --fs ID works too' })
         .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
       async (args) => run(async () => (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, args.json, out))(),
     )
