@@ -1,7 +1,6 @@
 // efs-home: the administrator's command. Each subcommand's module is
 // imported only when that subcommand runs.
 
-import yargs from 'yargs'
 import { type Output, stdOutput } from './output.js'
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
@@ -10,6 +9,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
   if (argv.length === 4 && argv[0] === 'proxy' && argv[1] === 'run' && argv[2] === '--fs') {
     return (await import('./commands/proxy.js')).proxyCommand('run', argv[3], false, out)
   }
+  const { default: yargs } = await import('yargs')
   let code = 0
   const run = (work: () => Promise<number>) => async () => {
     code = await work()

@@ -46,7 +46,7 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
   const dir = scratchDir(owner, 'bpx')
   const { file } = writeConfig(owner, `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 21000-21000\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`)
   // As its supervisor and systemd unit run it.
-  const run = inNs([process.execPath, '--max-semi-space-size=1', EFS_HOME_BIN, 'proxy', 'run', '--fs', FS_ID])
+  const run = inNs([process.execPath, '--max-semi-space-size=1', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), EFS_HOME_BIN, 'proxy', 'run', '--fs', FS_ID])
   const proxy = spawnOwned(owner, run[0]!, run.slice(1), { env: { PATH: process.env.PATH, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: '3049' } })
   const proxyPid = await waitFor('the proxy', () => {
     try {
