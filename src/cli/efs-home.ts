@@ -37,6 +37,19 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
         .option('output-dir', { type: 'string', describe: 'render: write efs-home.rules.v4 and .v6 here instead of printing' }),
       async (args) => run(async () => (await import('./commands/firewall.js')).firewallCommand(args.action, { source: args.source, outputDir: args['output-dir'] }, out))(),
     )
+    .command('rollout <action>', 'write the files the ansible role and the cfengine policy manage (render)', (y) =>
+      y
+        .positional('action', { choices: ['render'] as const, demandOption: true, describe: 'render: write the managed files from the inputs' })
+        .option('vars', { type: 'string', demandOption: true, describe: 'the rollout inputs (JSON); /dev/stdin keeps a secret off the disk' })
+        .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of /' })
+        .option('check', { type: 'boolean', default: false, describe: 'write nothing; report what would change' })
+        .option('diff', { type: 'boolean', default: false, describe: 'show the changes (never a secret)' })
+        .option('detailed-exitcodes', { type: 'boolean', default: false, describe: 'exit 2 when something changed' }),
+      async (args) =>
+        run(async () =>
+          (await import('./commands/rollout.js')).renderCommand({ vars: args.vars, root: args.root, check: args.check, diff: args.diff, detailedExitcodes: args['detailed-exitcodes'] }, out),
+        )(),
+    )
     .command('config', 'check the config file or list its options', (y) =>
       y
         .command(

@@ -2,7 +2,7 @@
 // a temporary file in the same directory, flushed, then renamed over the old
 // one, so a reader sees the old or the new file and never a part.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -12,6 +12,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   const fd = openSync(temp, 'wx', mode)
   try {
+    // The mode asked for, whatever the caller's umask (cf-agent runs commands with 077).
+    fchmodSync(fd, mode)
     writeFileSync(fd, data)
     fsyncSync(fd)
   } catch (err) {

@@ -1,0 +1,31 @@
+// efs-home rollout render: what the ansible role and the cfengine policy run
+// to write the files they manage.
+
+import { readFileSync } from 'node:fs'
+import { oneLine } from '../../errors.js'
+import { parseRolloutInputs } from '../../rollout/inputs.js'
+import { applyFiles, managedFiles } from '../../rollout/render.js'
+import type { Output } from '../output.js'
+
+export interface RenderArgs {
+  /** A JSON file (/dev/stdin: a secret need not touch the disk). */
+  readonly vars: string
+  readonly root: string
+  readonly check: boolean
+  readonly diff: boolean
+  /** Exit 2 when something changed (as puppet does), for cfengine's classes. */
+  readonly detailedExitcodes: boolean
+}
+
+export async function renderCommand(args: RenderArgs, out: Output): Promise<number> {
+  try {
+    const inputs = parseRolloutInputs(readFileSync(args.vars, 'utf8'))
+    const { changed, diff } = applyFiles(args.root, managedFiles(inputs), { check: args.check })
+    if (args.diff) for (const line of diff) out.out(line)
+    out.out(JSON.stringify({ changed }))
+    return args.detailedExitcodes && changed.length > 0 ? 2 : 0
+  } catch (err) {
+    out.err(`efs-home: rollout render: ${oneLine(err)}; nothing was written`)
+    return 1
+  }
+}

@@ -1,0 +1,104 @@
+// The files a rollout manages on a host, rendered from its inputs by one
+// piece of code, so the ansible role and the cfengine policy write the same
+// bytes. Nothing is written unless every file renders and the config loads.
+
+import { chmodSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import Handlebars from 'handlebars'
+import { parseConfig } from '../config/load.js'
+import { OPTIONS } from '../config/options.js'
+import { EfsHomeError } from '../errors.js'
+import { diffLines } from '../mapgen/guard.js'
+import { parseStaticCfg } from '../mapgen/static-cfg.js'
+import { writeFileAtomic } from '../util/atomic-write.js'
+import { packageFile } from '../util/package-files.js'
+import type { RolloutInputs } from './inputs.js'
+
+export interface ManagedFile {
+  /** Path on the host, absolute. */
+  readonly path: string
+  readonly mode: number
+  readonly content: string
+  /** Never shown in a diff. */
+  readonly secret: boolean
+}
+
+export const CONFIG_PATH = '/etc/efs-home/efs-home.conf'
+export const SECRET_PATH = '/etc/efs-home/ldap-bind.secret'
+
+function template(name: string): Handlebars.TemplateDelegate {
+  return Handlebars.compile(readFileSync(packageFile('templates', name), 'utf8'), { noEscape: true, strict: true })
+}
+
+/** A value as the INI file needs it: quoted (JSON) when ini would read a comment or trim it. */
+function iniValue(value: string): string {
+  return /[;#"'\\]|^\s|\s$/.test(value) ? JSON.stringify(value) : value
+}
+
+/** Known keys in the order the option table declares them, then the rest (which the loader refuses). */
+function ordered(keys: Readonly<Record<string, string>>, known: readonly string[]): { key: string; value: string }[] {
+  const names = [...known.filter((k) => k in keys), ...Object.keys(keys).filter((k) => !known.includes(k)).sort()]
+  return names.map((key) => ({ key, value: iniValue(keys[key] ?? '') }))
+}
+
+function renderConfig(inputs: RolloutInputs): string {
+  const settings: Record<string, Record<string, string>> = { ...inputs.settings }
+  if (inputs.bindPassword !== undefined) {
+    if (settings.ldap?.bind_password_file !== undefined) throw new EfsHomeError('CONFIG', 'rollout inputs: give bind_password or settings.ldap.bind_password_file, not both')
+    settings.ldap = { ...settings.ldap, bind_password_file: SECRET_PATH }
+  }
+  const known = Object.keys(OPTIONS)
+  const sectionNames = [...known.filter((s) => s in settings), ...Object.keys(settings).filter((s) => !known.includes(s)).sort()]
+  const serverKeys = ['type', 'fs_id', 'az', 'mount_target_ip', 'tls', 'region', 'dns_name_suffix', 'options', 'export_prefix']
+  return template('efs-home.conf.hbs')({
+    sections: sectionNames.map((name) => ({ name, keys: ordered(settings[name] ?? {}, Object.keys((OPTIONS as Record<string, object>)[name] ?? {})) })),
+    servers: Object.keys(inputs.servers)
+      .sort()
+      .map((name) => ({ name, keys: ordered(inputs.servers[name] ?? {}, serverKeys) })),
+  })
+}
+
+export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
+  const config = renderConfig(inputs)
+  parseConfig(CONFIG_PATH, config) // a config the tools would refuse is never rolled out
+  const staticCfg = template('auto_static.cfg.hbs')({ exports: inputs.exports })
+  parseStaticCfg('/etc/auto_static.cfg', staticCfg)
+  const shipped = (path: string, ...from: string[]) => ({ path, mode: 0o644, content: readFileSync(packageFile(...from), 'utf8'), secret: false })
+  return [
+    { path: CONFIG_PATH, mode: 0o644, content: config, secret: false },
+    ...(inputs.bindPassword === undefined ? [] : [{ path: SECRET_PATH, mode: 0o600, content: `${inputs.bindPassword}\n`, secret: true }]),
+    { path: '/etc/auto_static.cfg', mode: 0o644, content: staticCfg, secret: false },
+    shipped('/etc/auto.master.d/home.autofs', 'maps', 'auto.master.d', 'home.autofs'),
+    shipped('/etc/auto.master.d/static.autofs', 'maps', 'auto.master.d', 'static.autofs'),
+    shipped('/etc/systemd/system/autofs.service.d/efs-home.conf', 'templates', 'autofs.service.d', 'static.conf'),
+    shipped('/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'),
+    shipped('/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'),
+  ]
+}
+
+function current(file: string): { content: string | undefined; mode: number | undefined } {
+  try {
+    return { content: readFileSync(file, 'utf8'), mode: statSync(file).mode & 0o777 }
+  } catch {
+    return { content: undefined, mode: undefined }
+  }
+}
+
+/** Writes the files that differ under `root`; returns their paths and, with `diff`, what changed. */
+export function applyFiles(root: string, files: readonly ManagedFile[], options: { check: boolean }): { changed: string[]; diff: string[] } {
+  const changed: string[] = []
+  const diff: string[] = []
+  for (const f of files) {
+    const target = join(root, f.path)
+    const now = current(target)
+    if (now.content === f.content && now.mode === f.mode) continue
+    changed.push(f.path)
+    if (f.secret) diff.push(`${f.path}: (secret, not shown) would be written`)
+    else if (now.content !== f.content) diff.push(`--- ${f.path}`, ...diffLines(now.content?.split('\n') ?? [], f.content.split('\n')))
+    else diff.push(`${f.path}: mode ${now.mode?.toString(8)} -> ${f.mode.toString(8)}`)
+    if (options.check) continue
+    if (now.content === f.content) chmodSync(target, f.mode)
+    else writeFileAtomic(target, f.content, f.mode)
+  }
+  return { changed, diff }
+}
