@@ -22,13 +22,15 @@ t.test('lookup explains each step', async (t) => {
   t.match(r.out, /^directory +ldap:\/\/127\.0\.0\.1:1 failed \(.*ECONNREFUSED.*\) in \d+ ms; ldap:\/\/127\.0\.0\.1:\d+ answered in \d+ ms$/m)
   t.match(r.out, /^location +\/import\/nw-syd-efs1\/1\/alice: server nw-syd-efs1, export 1, path alice$/m)
   t.match(r.out, /^classification +nw-syd-efs1 is EFS \(by host_pattern, file system unknown, region us-east-1\)$/m)
+  t.match(r.out, /^host +nw-syd-efs1 \(alias\)$/m)
   t.match(r.out, /^entry +-fstype=nfs4,nfsvers=4\.1.* nw-syd-efs1:\/1\/alice$/m)
 })
 
 t.test('lookup --json', async (t) => {
   const ok = JSON.parse((await efsHome(['lookup', 'alice', '--json'])).out)
   t.match(ok, { key: 'alice', ok: true, source: 'ldap', entry: /nw-syd-efs1:\/1\/alice$/ })
-  t.same(ok.steps.map((s: { step: string }) => s.step), ['directory', 'location', 'classification', 'entry'])
+  t.same(ok.steps.map((s: { step: string }) => s.step), ['directory', 'location', 'classification', 'host', 'entry'])
+  t.match(ok.steps[3], { host: 'nw-syd-efs1', source: 'alias' })
   const r = await efsHome(['lookup', 'nobody', '--json'])
   t.equal(r.code, 1)
   t.match(JSON.parse(r.out), { ok: false, error: { code: 'NOT_FOUND' } })

@@ -90,7 +90,7 @@ t.test('TLS: the proxy port and nobind, never a silent plaintext entry', async (
   const c = config('[server "fs-0dd"]\ntls = true\n[server "nw-syd-efs1"]\ntls = true\n')
   const tls = (name: string) => classifyServer(c, name)
   t.equal(
-    formatEntry(buildEntry(c, tls('fs-0dd'), { export: '1', rest: 'a' }, 20049)),
+    formatEntry(buildEntry(c, tls('fs-0dd'), { export: '1', rest: 'a' }, { proxyPort: 20049 })),
     `-fstype=nfs4,${EFS_OPTS},port=20049,nobind 127.0.0.1:/1/a`,
   )
   t.throws(() => buildEntry(c, tls('fs-0dd'), { export: '1', rest: 'a' }), { code: 'ENTRY', message: /needs TLS and no proxy port/ })

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
 import { parseConfig, type Config } from '../src/config/load.js'
 import { lookupHome, type Step } from '../src/lookup/lookup.js'
-import { EFS_ID, siteConfig } from './fixtures/config.js'
+import { EFS_ID, EFS_MOUNT_TARGET, siteConfig } from './fixtures/config.js'
 import { blackHole, freePort } from './fixtures/processes.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { ROOT_DN, ROOT_PW, startSlapd, type User } from './fixtures/slapd.js'
@@ -19,7 +19,7 @@ const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans
 // Home locations by user number, and what the map must print for each.
 const KINDS: [(i: number) => string, (i: number) => string][] = [
   [(i) => `/import/nw-syd-efs1/${i % 3}/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/${i % 3}/u${i}`],
-  [(i) => `/import/${EFS_ID}/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} ${EFS_ID}.efs.us-east-1.amazonaws.com:/1/u${i}`],
+  [(i) => `/import/${EFS_ID}/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} 10.0.1.26:/1/u${i}`],
   [(i) => `/import/kamen/2/u${i}`, (i) => `-fstype=nfs,vers=4 kamen:/export/kamen/2/u${i}`],
   [(i) => `/import/kamen.cse.example.edu/3/u${i}`, (i) => `-fstype=nfs,vers=4.2 kamen.cse.example.edu:/srv/homes/3/u${i}`],
   [(i) => `/import/nw-syd-efs2/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} nw-syd-efs2:/1/u${i}`],
@@ -50,7 +50,7 @@ const slapd = await startSlapd(t, users, { tls: cert })
 
 function config(t: Test, uris: string[], extra = ''): Config {
   const dir = scratchDir(t, 'lookup')
-  return parseConfig(join(dir, 'efs-home.conf'), siteConfig(uris, dir, extra))
+  return parseConfig(join(dir, 'efs-home.conf'), siteConfig(uris, dir, `${EFS_MOUNT_TARGET}${extra}`))
 }
 
 t.test('thousands of users, each kind of home, the right entry', async (t) => {

@@ -9,7 +9,8 @@ import { findHome } from '../directory/find-home.js'
 import { type Attempt, DirectoryUnavailableError } from '../directory/servers.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Location, parseLocation } from '../location/location.js'
-import { buildEntry, formatEntry, type MountEntry } from '../mount/entry.js'
+import { type HostSource, resolveEfsHost } from '../efs/host.js'
+import { buildEntry, type EfsVia, formatEntry, type MountEntry } from '../mount/entry.js'
 import { usesTls } from '../proxy/target.js'
 import { classifyServer, type Server } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
@@ -21,6 +22,7 @@ export type Step =
   | { readonly step: 'location'; readonly location: Location }
   | { readonly step: 'classification'; readonly server: Server }
   | { readonly step: 'proxy'; readonly fsId: string; readonly port: number }
+  | { readonly step: 'host'; readonly host: string; readonly source: HostSource; readonly notes: readonly string[] }
   | { readonly step: 'entry'; readonly entry: MountEntry; readonly text: string }
 
 export interface LookupOptions {
@@ -93,14 +95,18 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   observe({ step: 'location', location })
   const server = classifyServer(config, location.server)
   observe({ step: 'classification', server })
-  let proxyPort: number | undefined
+  let via: EfsVia = {}
   if (server.kind === 'efs' && usesTls(config, server)) {
     // Loaded only for TLS homes: the program map stays light for the rest.
     const { ensureProxy } = await import('../proxy/ensure.js')
-    proxyPort = await ensureProxy(config, server, deadline)
-    observe({ step: 'proxy', fsId: server.fsId ?? '', port: proxyPort })
+    via = { proxyPort: await ensureProxy(config, server, deadline) }
+    observe({ step: 'proxy', fsId: server.fsId ?? '', port: via.proxyPort ?? 0 })
+  } else if (server.kind === 'efs') {
+    const resolved = await resolveEfsHost(config, server, deadline)
+    via = { host: resolved.host }
+    observe({ step: 'host', host: resolved.host, source: resolved.source, notes: resolved.notes })
   }
-  const entry = buildEntry(config, server, { export: location.export, rest: location.rest }, proxyPort)
+  const entry = buildEntry(config, server, { export: location.export, rest: location.rest }, via)
   const text = formatEntry(entry)
   observe({ step: 'entry', entry, text })
   if (source === 'ldap' && config.home.cache_update) {

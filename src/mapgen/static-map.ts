@@ -38,7 +38,7 @@ export function buildStaticMap(config: Config, exports: readonly StaticExport[],
         const server = classifyServer(config, exp.server)
         const port = server.kind === 'efs' && usesTls(config, server) ? proxyPorts.get(proxyTarget(config, server).fsId) : undefined
         const target = { export: exp.export, ...(exp.options === undefined ? {} : { options: exp.options }) }
-        return { key, entry: formatEntry(buildEntry(config, server, target, port)) }
+        return { key, entry: formatEntry(buildEntry(config, server, target, { proxyPort: port })) }
       } catch (err) {
         throw new EfsHomeError('ENTRY', `${exp.origin}: ${exp.server}/${exp.export}: ${oneLine(err)}`)
       }

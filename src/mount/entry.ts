@@ -58,17 +58,24 @@ export function efsHost(config: Config, server: EfsServer): string {
   return server.name
 }
 
-function efsEntry(config: Config, server: EfsServer, target: MountTarget, proxyPort: number | undefined): MountEntry {
+/** How an EFS server is reached, when decided at mount time: the resolved host, or the TLS proxy's port. */
+export interface EfsVia {
+  readonly host?: string
+  readonly proxyPort?: number
+}
+
+function efsEntry(config: Config, server: EfsServer, target: MountTarget, via: EfsVia): MountEntry {
   const options = withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS)
-  if (!usesTls(config, server)) return { fstype: 'nfs4', options, host: efsHost(config, server), path: tail(target) }
+  if (!usesTls(config, server)) return { fstype: 'nfs4', options, host: via.host ?? efsHost(config, server), path: tail(target) }
+  const proxyPort = via.proxyPort
   if (proxyPort === undefined) throw new EfsHomeError('ENTRY', `EFS server ${server.name} needs TLS and no proxy port was given`)
   // nobind: autofs bind-mounts a "local" server's path instead of mounting NFS, and 127.0.0.1 is local.
   return { fstype: 'nfs4', options: [...options, ['port', String(proxyPort)], ['nobind', undefined]], host: '127.0.0.1', path: tail(target) }
 }
 
 /** The entry for `target` on `server`; an EFS server that uses TLS needs its proxy's port. */
-export function buildEntry(config: Config, server: Server, target: MountTarget, proxyPort?: number): MountEntry {
-  return server.kind === 'efs' ? efsEntry(config, server, target, proxyPort) : nfsEntry(config, server, target)
+export function buildEntry(config: Config, server: Server, target: MountTarget, via: EfsVia = {}): MountEntry {
+  return server.kind === 'efs' ? efsEntry(config, server, target, via) : nfsEntry(config, server, target)
 }
 
 /** The map entry text: `-fstype=nfs4,opts host:/path` (IPv6 hosts in brackets). */

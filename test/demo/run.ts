@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { EFS_ID, siteConfig, writeConfig } from '../fixtures/config.js'
+import { EFS_ID, EFS_MOUNT_TARGET, siteConfig, writeConfig } from '../fixtures/config.js'
 import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, mapEnv, ROOT, runNode } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { startSlapd } from '../fixtures/slapd.js'
@@ -40,7 +40,7 @@ async function demo(): Promise<void> {
   const slapd = await startSlapd(owner, users)
   process.stdout.write(`slapd ${slapd.url}, base ou=People,dc=example,dc=edu, ${users.length} users\n`)
 
-  const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}', EFS_MOUNT_TARGET))
   const env = mapEnv(file)
   heading(`the site config (${file})`)
   process.stdout.write(readFileSync(file, 'utf8').trim().replace(/^/gm, '  ') + '\n')

@@ -21,6 +21,8 @@ function describe(step: Step): string {
       const efs = s.kind === 'efs' ? `, file system ${s.fsId ?? 'unknown'}, region ${s.region}${s.az === undefined ? '' : `, zone ${s.az}`}` : ''
       return `classification  ${s.name} is ${s.kind === 'efs' ? 'EFS' : 'classic NFS'} (by ${s.reason}${efs})`
     }
+    case 'host':
+      return `host            ${step.host} (${step.source}${step.notes.length > 0 ? `: ${step.notes.join('; ')}` : ''})`
     case 'proxy':
       return `proxy           TLS proxy for ${step.fsId} up on 127.0.0.1:${step.port}`
     case 'entry':

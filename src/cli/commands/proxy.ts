@@ -11,12 +11,18 @@ import { supervise } from '../../proxy/supervisor.js'
 import { efsServerById, proxyTarget } from '../../proxy/target.js'
 import { runTunnel } from '../../proxy/tunnel.js'
 import { Deadline } from '../../util/deadline.js'
+import { resolveEfsHost } from '../../efs/host.js'
 import type { Output } from '../output.js'
 
 const stamp = (line: string) => `${new Date().toISOString()} ${line}`
 
+// How long the proxy may take at start to find its mount target (DNS, or the EFS API).
+const RESOLVE_SECONDS = 30
+
 async function run(config: Config, fsId: string, out: Output): Promise<number> {
-  const target = proxyTarget(config, efsServerById(config, fsId))
+  const server = efsServerById(config, fsId)
+  const resolved = await resolveEfsHost(config, server, new Deadline(RESOLVE_SECONDS))
+  const target = { ...proxyTarget(config, server), host: resolved.host }
   const port = await assignPort(config, fsId, 10_000)
   const tunnel = await runTunnel(config, target, port, (line) => out.err(stamp(line)))
   await new Promise<void>((resolve) => {

@@ -1,0 +1,65 @@
+// Where to mount an EFS file system from, decided at mount time the way
+// efs-utils decides it: mount_target_ip when configured; else the EFS DNS
+// name when it resolves; else (another VPC or account) a mount target
+// address from the EFS API. Aliases are mounted by their own name.
+
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import type { Config } from '../config/load.js'
+import { EfsHomeError, oneLine } from '../errors.js'
+import type { EfsServer } from '../servers/classify.js'
+import { formatEfsDnsName } from '../servers/efs-names.js'
+import { type Deadline, withTimeout } from '../util/deadline.js'
+
+export type HostSource = 'mount_target_ip' | 'alias' | 'dns' | 'api'
+
+export interface EfsHost {
+  readonly host: string
+  readonly source: HostSource
+  /** What was tried on the way, for `efs-home lookup` and doctor. */
+  readonly notes: readonly string[]
+}
+
+const DNS_TIMEOUT_MS = 2000
+
+async function addressOf(name: string, deadline: Deadline): Promise<string | undefined> {
+  try {
+    const { address } = await withTimeout(lookup(name, { family: 0 }), deadline.budget(DNS_TIMEOUT_MS), `resolving ${name}`)
+    return address
+  } catch {
+    return undefined
+  }
+}
+
+/** The EFS DNS name of `server`, with its zone when one is known. */
+export function efsDnsName(config: Config, server: EfsServer): string | undefined {
+  if (server.reason === 'EFS DNS name') return server.name
+  if (server.fsId === undefined) return undefined
+  return formatEfsDnsName(config.efs.dns_name_format, { az: server.az, fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix })
+}
+
+export async function resolveEfsHost(config: Config, server: EfsServer, deadline: Deadline): Promise<EfsHost> {
+  const explicit = server.section?.mount_target_ip
+  if (explicit !== undefined) {
+    if (isIP(explicit) !== 0) return { host: explicit, source: 'mount_target_ip', notes: [] }
+    const address = await addressOf(explicit, deadline)
+    if (address === undefined) throw new EfsHomeError('ENTRY', `mount_target_ip ${explicit} of ${server.name} does not resolve`)
+    return { host: address, source: 'mount_target_ip', notes: [`${explicit} is ${address}`] }
+  }
+  const dnsName = server.reason === 'file system id' || server.reason === 'EFS DNS name' ? efsDnsName(config, server) : undefined
+  if (dnsName === undefined) return { host: server.name, source: 'alias', notes: [] }
+  if ((await addressOf(dnsName, deadline)) !== undefined) return { host: dnsName, source: 'dns', notes: [`${dnsName} resolves`] }
+  if (!config.efs.fall_back_to_mount_target_ip || server.fsId === undefined) {
+    throw new EfsHomeError('ENTRY', `${dnsName} does not resolve, and [efs] fall_back_to_mount_target_ip is off; set mount_target_ip in [server "${server.name}"]`)
+  }
+  // Loaded only here: the AWS SDK costs every other lookup nothing. Its
+  // Node-version notice would land in automount's log as an error.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+  const { chooseMountTarget } = await import('./mount-targets.js')
+  try {
+    const chosen = await chooseMountTarget(server.fsId, server.region, deadline)
+    return { host: chosen.ip, source: 'api', notes: [`${dnsName} does not resolve`, ...chosen.notes] }
+  } catch (err) {
+    throw new EfsHomeError('ENTRY', `${dnsName} does not resolve, and no mount target from the EFS API: ${oneLine(err)}`)
+  }
+}
