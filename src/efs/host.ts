@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import type { EfsServer } from '../servers/classify.js'
-import { formatEfsDnsName } from '../servers/efs-names.js'
+import { formatEfsDnsName, parseEfsDnsName } from '../servers/efs-names.js'
 import { type Deadline, withTimeout } from '../util/deadline.js'
 
 export type HostSource = 'mount_target_ip' | 'alias' | 'dns' | 'api'
@@ -38,7 +38,21 @@ export function efsDnsName(config: Config, server: EfsServer): string | undefine
   return formatEfsDnsName(config.efs.dns_name_format, { az: server.az, fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix })
 }
 
+/** Name forms efs-utils refuses: a DNS name of another partition's suffix, a zone that contradicts the name's. */
+export function checkEfsName(config: Config, server: EfsServer): void {
+  const name = server.reason === 'EFS DNS name' ? parseEfsDnsName(server.name) : undefined
+  if (name === undefined) return
+  const suffix = server.section?.dns_name_suffix ?? config.efs.dns_name_suffix
+  if (name.suffix !== suffix) {
+    throw new EfsHomeError('ENTRY', `${server.name} does not end in the configured DNS suffix ${suffix}; set dns_name_suffix in [efs] or its [server] section if it is right`)
+  }
+  if (server.section?.az !== undefined && name.az !== undefined && server.section.az !== name.az) {
+    throw new EfsHomeError('ENTRY', `${server.name} names zone ${name.az}, but its [server] section says az = ${server.section.az}`)
+  }
+}
+
 export async function resolveEfsHost(config: Config, server: EfsServer, deadline: Deadline): Promise<EfsHost> {
+  checkEfsName(config, server)
   const explicit = server.section?.mount_target_ip
   if (explicit !== undefined) {
     if (isIP(explicit) !== 0) return { host: explicit, source: 'mount_target_ip', notes: [] }

@@ -1,0 +1,128 @@
+// Where an EFS home is mounted from, as efs-utils decides it: the DNS name
+// when it resolves (a private /etc/hosts), else a mount target from the real
+// AWS SDK talking to a loopback EFS API, preferring the instance's zone from
+// a loopback IMDSv2, checked for TCP 2049. All inside a network namespace.
+
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeConfig } from './fixtures/config.js'
+import { createNetns } from './fixtures/netns.js'
+import { runCommand, spawnOwned, waitFor } from './fixtures/processes.js'
+import { MAP_BIN, ROOT } from './fixtures/run.js'
+import { scratchDir } from './fixtures/scratch.js'
+import { startSlapd } from './fixtures/slapd.js'
+
+const OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+const ns = createNetns(t, 'efsr')
+const dir = scratchDir(t, 'efsr')
+const scenarioFile = join(dir, 'scenario.json')
+const requests = join(dir, 'requests.log')
+writeFileSync(scenarioFile, '{}')
+writeFileSync(requests, '')
+const inNs = (argv: string[]) => [...ns.exec, 'env', '-u', 'NODE_OPTIONS', ...argv]
+
+const aws = spawnOwned(t, inNs([process.execPath, join(ROOT, 'test/fixtures/fake-aws.mjs'), scenarioFile, requests])[0]!, inNs([process.execPath, join(ROOT, 'test/fixtures/fake-aws.mjs'), scenarioFile, requests]).slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+let awsReady = ''
+aws.stdout?.on('data', (d: Buffer) => (awsReady += d.toString()))
+// Mount targets that accept TCP 2049 (127.0.0.4 is one that does not).
+const targets = inNs([process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), 'tcp:127.0.0.2:2049', 'tcp:127.0.0.3:2049'])
+let targetsReady = ''
+spawnOwned(t, targets[0]!, targets.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }).stdout?.on('data', (d: Buffer) => (targetsReady += d.toString()))
+await waitFor('fake AWS and mount targets', () => (awsReady.includes('ready') && targetsReady.includes('ready') ? true : undefined))
+
+const FS = { byDns: 'fs-0bbb2222', byApi: 'fs-0aaa1111' }
+const users = [
+  { uid: 'dns', home: `/import/${FS.byDns}/1/dns` },
+  { uid: 'api', home: `/import/${FS.byApi}/1/api` },
+  { uid: 'foreign', home: `/import/${FS.byApi}.efs.us-east-1.example.com/1/foreign` },
+  { uid: 'zoned', home: `/import/us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com/1/zoned` },
+]
+await startSlapd(t, users, { netns: ns, host: '127.0.0.1' })
+const hosts = join(dir, 'hosts')
+writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.5 ${FS.byDns}.efs.us-east-1.amazonaws.com\n`)
+const base = `[ldap]\nuri = ldap://127.0.0.1:389\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ndeadline = 6\ncache_file = ${dir}/cache.json\n[efs]\ntls = false\n`
+const { file: config } = writeConfig(t, `${base}[server "us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com"]\naz = us-east-1b\n`)
+const { file: noFallback } = writeConfig(t, `${base}fall_back_to_mount_target_ip = false\n`)
+
+/** The program map for `user`, inside the namespace, with our /etc/hosts and the AWS endpoints on loopback. */
+async function map(user: string, scenario: object, configFile = config, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  writeFileSync(scenarioFile, JSON.stringify(scenario))
+  writeFileSync(requests, '')
+  const inside = ['unshare', '-m', '--propagation', 'private', 'bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, ...extra, MAP_BIN, user]
+  const r = await runCommand(ns.exec[0]!, [...ns.exec.slice(1), 'env', '-u', 'NODE_OPTIONS', ...inside], {
+    PATH: process.env.PATH,
+    EFS_HOME_CONFIG: configFile,
+    AWS_ENDPOINT_URL_EFS: 'http://127.0.0.1:8080',
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:8081/',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'us-east-1',
+    ...env,
+  })
+  return { ...r, requests: readFileSync(requests, 'utf8') }
+}
+
+const twoZones = (first = '127.0.0.2', second = '127.0.0.3', state = 'available') => ({
+  [FS.byApi]: {
+    status: 200,
+    targets: [
+      { ip: first, azId: 'use1-az1', az: 'us-east-1a', state },
+      { ip: second, azId: 'use1-az2', az: 'us-east-1b', state },
+    ],
+  },
+})
+
+t.test('the DNS name resolves: mounted by name, the EFS API never asked, the SDK never loaded', async (t) => {
+  const traced = async (user: string, scenario: object) => {
+    const trace = join(scratchDir(t), 'imports')
+    writeFileSync(trace, '')
+    const r = await map(user, scenario, config, ['--import', join(ROOT, 'test/fixtures/trace-imports.mjs')], { EFS_HOME_TRACE_IMPORTS: trace })
+    return { ...r, loaded: readFileSync(trace, 'utf8') }
+  }
+  const r = await traced('dns', {})
+  t.same({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 0, stdout: `-fstype=nfs4,${OPTS} ${FS.byDns}.efs.us-east-1.amazonaws.com:/1/dns\n`, stderr: '' })
+  t.equal(r.requests, '', 'no API or metadata request')
+  t.notMatch(r.loaded, 'node_modules/@aws-sdk/', 'the AWS SDK is not loaded')
+  t.match((await traced('api', { efs: twoZones() })).loaded, 'node_modules/@aws-sdk/client-efs/', '(it is, on the fallback path)')
+})
+
+t.test('no DNS: a mount target from the API, in the instance zone first', async (t) => {
+  const r = await map('api', { efs: twoZones(), imds: { azId: 'use1-az2', az: 'us-east-1b' } })
+  t.same({ code: r.code, stdout: r.stdout }, { code: 0, stdout: `-fstype=nfs4,${OPTS} 127.0.0.3:/1/api\n` }, r.stderr)
+  t.match(r.requests, `efs GET /2015-02-01/mount-targets?FileSystemId=${FS.byApi}`)
+  t.match(r.requests, /imds PUT \/latest\/api\/token\n[\s\S]*imds GET \/latest\/meta-data\/placement\/availability-zone-id/)
+  t.match(await map('api', { efs: twoZones(), imds: { az: 'us-east-1b' } }), { stdout: /127\.0\.0\.3:\/1\/api/ }, 'by zone name when the id is missing')
+  t.match(await map('api', { efs: twoZones(), imds: { absent: true } }), { code: 0, stdout: /127\.0\.0\.2:\/1\/api/ }, 'no metadata: any reachable one')
+  t.match(await map('api', { efs: twoZones(), imds: { azId: 'use1-az2', delayMs: 8000 } }), { code: 0, stdout: /127\.0\.0\.2:\/1\/api/ }, 'slow metadata: given up on, any reachable one')
+  t.match(await map('api', { efs: twoZones('127.0.0.3', '127.0.0.4'), imds: { azId: 'use1-az2' } }), { code: 0, stdout: /127\.0\.0\.3:\/1\/api/ }, 'the preferred one unreachable: the next')
+})
+
+t.test('API faults and hopeless answers: one line on stderr, no entry', async (t) => {
+  const cases: [string, object, RegExp][] = [
+    ['FileSystemNotFound', { [FS.byApi]: { status: 404, error: 'FileSystemNotFound' } }, /FileSystemNotFound/],
+    ['AccessDenied', { [FS.byApi]: { status: 403, error: 'AccessDeniedException' } }, /AccessDenied/],
+    ['throttling', { [FS.byApi]: { status: 400, error: 'ThrottlingException' } }, /Throttling|Rate exceeded/i],
+    ['malformed JSON', { [FS.byApi]: { raw: '{"MountTargets": [' } }, /no mount target from the EFS API: .+/],
+    ['an empty list', { [FS.byApi]: { status: 200, targets: [] } }, /fs-0aaa1111 has no mount targets/],
+    ['all creating', twoZones('127.0.0.2', '127.0.0.3', 'creating'), /none of the 2 mount targets of fs-0aaa1111 is available/],
+    ['all unreachable', twoZones('127.0.0.4', '127.0.0.6'), /no mount target of fs-0aaa1111 accepts TCP 2049/],
+    ['an API that never answers', { [FS.byApi]: { status: 200, targets: [], delayMs: 60000 } }, /no mount target from the EFS API/],
+  ]
+  for (const [what, efs, why] of cases) {
+    const r = await map('api', { efs, imds: { azId: 'use1-az1' } })
+    t.equal(r.code, 1, what)
+    t.equal(r.stdout, '', `${what}: no entry`)
+    t.match(r.stderr, new RegExp(`^efs-home-map: ${FS.byApi}\\.efs\\.us-east-1\\.amazonaws\\.com does not resolve, and no mount target from the EFS API: `), what)
+    t.match(r.stderr, why, what)
+    t.match(r.stderr, /^[^\n]*\n$/, `${what}: one line`)
+  }
+})
+
+t.test('names efs-utils refuses, and the fallback switched off', async (t) => {
+  t.match(await map('foreign', {}), { code: 1, stdout: '', stderr: /does not end in the configured DNS suffix amazonaws\.com/ })
+  t.match(await map('zoned', {}), { code: 1, stdout: '', stderr: /names zone us-east-1a, but its \[server\] section says az = us-east-1b/ })
+  const off = await map('api', { efs: twoZones() }, noFallback)
+  t.match(off, { code: 1, stdout: '', stderr: /does not resolve, and \[efs\] fall_back_to_mount_target_ip is off/ })
+  t.equal(off.requests, '', 'and the API is not asked')
+})
