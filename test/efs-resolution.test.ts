@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { writeConfig } from './fixtures/config.js'
 import { createNetns } from './fixtures/netns.js'
 import { runCommand, spawnOwned, waitFor } from './fixtures/processes.js'
-import { MAP_BIN, ROOT } from './fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
 
@@ -26,7 +26,7 @@ const aws = spawnOwned(t, inNs([process.execPath, join(ROOT, 'test/fixtures/fake
 let awsReady = ''
 aws.stdout?.on('data', (d: Buffer) => (awsReady += d.toString()))
 // Mount targets that accept TCP 2049 (127.0.0.4 is one that does not).
-const targets = inNs([process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), 'tcp:127.0.0.2:2049', 'tcp:127.0.0.3:2049'])
+const targets = inNs([process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), 'tcp:127.0.0.2:2049', 'tcp:127.0.0.3:2049', 'tcp:127.0.0.5:2049'])
 let targetsReady = ''
 spawnOwned(t, targets[0]!, targets.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }).stdout?.on('data', (d: Buffer) => (targetsReady += d.toString()))
 await waitFor('fake AWS and mount targets', () => (awsReady.includes('ready') && targetsReady.includes('ready') ? true : undefined))
@@ -47,9 +47,17 @@ const { file: noFallback } = writeConfig(t, `${base}fall_back_to_mount_target_ip
 
 /** The program map for `user`, inside the namespace, with our /etc/hosts and the AWS endpoints on loopback. */
 async function map(user: string, scenario: object, configFile = config, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  return inside(scenario, [process.execPath, ...extra, MAP_BIN, user], configFile, env)
+}
+
+// An empty /etc/auto.master.d for doctor, so it reads ours and not the host's.
+const masterD = scratchDir(t, 'master-d')
+
+async function inside(scenario: object, command: string[], configFile: string, env: NodeJS.ProcessEnv = {}) {
   writeFileSync(scenarioFile, JSON.stringify(scenario))
   writeFileSync(requests, '')
-  const inside = ['unshare', '-m', '--propagation', 'private', 'bash', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, ...extra, MAP_BIN, user]
+  const mounts = 'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/auto.master.d && shift && exec "$@"'
+  const inside = ['unshare', '-m', '--propagation', 'private', 'bash', '-c', mounts, hosts, masterD, ...command]
   const r = await runCommand(ns.exec[0]!, [...ns.exec.slice(1), 'env', '-u', 'NODE_OPTIONS', ...inside], {
     PATH: process.env.PATH,
     EFS_HOME_CONFIG: configFile,
@@ -125,4 +133,35 @@ t.test('names efs-utils refuses, and the fallback switched off', async (t) => {
   const off = await map('api', { efs: twoZones() }, noFallback)
   t.match(off, { code: 1, stdout: '', stderr: /does not resolve, and \[efs\] fall_back_to_mount_target_ip is off/ })
   t.equal(off.requests, '', 'and the API is not asked')
+})
+
+t.test('efs-home doctor: one line per check, what to fix, exit 1 if any fails', async (t) => {
+  const { file } = writeConfig(
+    t,
+    `[ldap]\nuri = ldap://127.0.0.1:389 ldap://127.0.0.1:1\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ncache_file = ${dir}/cache2.json\n` +
+      `[efs]\ntls = false\n[firewall]\nbackend = nft\n[server "${FS.byDns}"]\n[server "${FS.byApi}"]\n`,
+  )
+  const scenario = { efs: twoZones(), imds: { azId: 'use1-az2' } }
+  const doctor = (args: string[]) => inside(scenario, [process.execPath, EFS_HOME_BIN, 'doctor', ...args, '--source', '/nonexistent'], file)
+  const r = await doctor(['dns'])
+  t.equal(r.code, 1, 'something fails')
+  const lines = r.stdout.trim().split('\n')
+  t.match(lines, [
+    /^ok   config: /,
+    /^ok   ldap ldap:\/\/127\.0\.0\.1:389: answers for ou=People,dc=example,dc=edu$/,
+    /^FAIL ldap ldap:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.* \(fix: check the URI/,
+    new RegExp(`^ok   efs ${FS.byDns} address: ${FS.byDns}\\.efs\\.us-east-1\\.amazonaws\\.com \\(dns`),
+    new RegExp(`^ok   efs ${FS.byDns} tcp 2049: `),
+    new RegExp(`^ok   efs ${FS.byApi} address: 127\\.0\\.0\\.3 \\(api: .*does not resolve`),
+    new RegExp(`^ok   efs ${FS.byApi} tcp 2049: 127\\.0\\.0\\.3:2049 accepts connections$`),
+    /^FAIL firewall: IPv4: chain EFS-HOME is not loaded.* \(fix: efs-home firewall apply\)$/,
+    /^FAIL autofs: \/etc\/auto\.master\.d\/home\.autofs does not name efs-home-map/,
+    new RegExp(`^ok   lookup dns: -fstype=nfs4,${OPTS} ${FS.byDns}\\.efs\\.us-east-1\\.amazonaws\\.com:/1/dns$`),
+  ])
+  writeFileSync(join(masterD, 'home.autofs'), '/home program:/usr/local/sbin/efs-home-map --timeout=300\n')
+  // Loaded, but the API-only file system's DNS name cannot be protected by name: reported, exit 1.
+  t.equal((await inside(scenario, [process.execPath, EFS_HOME_BIN, 'firewall', 'apply', '--source', '/nonexistent'], file)).code, 1)
+  const json = JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]
+  t.same(json.filter((c) => !c.ok).map((c) => c.check), ['ldap ldap://127.0.0.1:1', 'firewall'], 'autofs fixed; the rest as before')
+  t.match(json.find((c) => c.check === 'firewall')?.detail, `^${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve$`, 'the rules are in step; the unresolvable name is what remains')
 })

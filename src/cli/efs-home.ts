@@ -23,6 +23,16 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       (y) => y.positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' }).option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
       async (args) => run(async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out))(),
     )
+    .command(
+      'doctor [user]',
+      'check config, LDAP, EFS addresses and TCP 2049, proxies, firewall and autofs; with USER, a lookup too',
+      (y) =>
+        y
+          .positional('user', { type: 'string', describe: 'also look this user up end to end' })
+          .option('source', { type: 'string', default: '/etc/auto_static.cfg', describe: 'also check the EFS servers listed here' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the checks as JSON' }),
+      async (args) => run(async () => (await import('./commands/doctor.js')).doctorCommand(args.user, args.source, args.json, out))(),
+    )
     .command('proxy <action> [fs]', 'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop)', (y) =>
       y
         .positional('action', { choices: ['run', 'supervise', 'ensure', 'status', 'stop'] as const, demandOption: true, describe: 'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop' })

@@ -1,0 +1,138 @@
+// efs-home doctor: each part a login depends on, checked the way the tools
+// use it, one result per check with what to do when it fails.
+
+import { existsSync, readFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import type { Config } from '../config/load.js'
+import { onFirstServer } from '../directory/servers.js'
+import { resolveEfsHost } from '../efs/host.js'
+import { oneLine } from '../errors.js'
+import { checkRules, buildRules } from '../firewall/firewall.js'
+import { lookupHome } from '../lookup/lookup.js'
+import { readStaticCfg } from '../mapgen/static-cfg.js'
+import { proxyHealth, readState } from '../proxy/state.js'
+import { proxyTarget, usesTls } from '../proxy/target.js'
+import { classifyServer, type EfsServer } from '../servers/classify.js'
+import { Deadline } from '../util/deadline.js'
+
+export interface CheckResult {
+  readonly check: string
+  readonly ok: boolean
+  readonly detail: string
+  /** What to do about a failure. */
+  readonly fix?: string
+}
+
+const PROBE_MS = 2000
+
+function tcpReachable(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: PROBE_MS })
+    const done = (why: string | undefined) => {
+      socket.destroy()
+      resolve(why)
+    }
+    socket.once('connect', () => done(undefined))
+    socket.once('timeout', () => done(`no answer within ${PROBE_MS / 1000} s`))
+    socket.once('error', (err) => done(oneLine(err)))
+  })
+}
+
+async function ldapChecks(config: Config): Promise<CheckResult[]> {
+  const results: CheckResult[] = []
+  for (const uri of config.ldap.uri) {
+    const one = { ...config.ldap, uri: [uri] }
+    try {
+      await onFirstServer(one, new Deadline(config.ldap.timeout), (client) => client.search(config.ldap.base, { scope: 'base', attributes: ['1.1'] }))
+      results.push({ check: `ldap ${uri.href}`, ok: true, detail: `answers for ${config.ldap.base}` })
+    } catch (err) {
+      results.push({ check: `ldap ${uri.href}`, ok: false, detail: oneLine(err), fix: 'check the URI, the server, [ldap] base, bind_dn and the CA; lookups skip to the next URI meanwhile' })
+    }
+  }
+  return results
+}
+
+function efsServers(config: Config, source: string): EfsServer[] {
+  const names = new Set(config.servers.keys())
+  if (existsSync(source)) for (const e of readStaticCfg(source)) names.add(e.server)
+  return [...names].flatMap((name) => {
+    const server = classifyServer(config, name)
+    return server.kind === 'efs' ? [server] : []
+  })
+}
+
+async function efsChecks(config: Config, source: string): Promise<CheckResult[]> {
+  const results: CheckResult[] = []
+  for (const server of efsServers(config, source)) {
+    const check = `efs ${server.name}`
+    let host: string
+    try {
+      const resolved = await resolveEfsHost(config, server, new Deadline(config.home.deadline))
+      host = resolved.host
+      results.push({ check: `${check} address`, ok: true, detail: `${host} (${resolved.source}${resolved.notes.length > 0 ? `: ${resolved.notes.join('; ')}` : ''})` })
+    } catch (err) {
+      results.push({ check: `${check} address`, ok: false, detail: oneLine(err), fix: 'set mount_target_ip, fix DNS, or give this host EFS API access (DescribeMountTargets)' })
+      continue
+    }
+    const refused = await tcpReachable(host, 2049)
+    results.push(
+      refused === undefined
+        ? { check: `${check} tcp 2049`, ok: true, detail: `${host}:2049 accepts connections` }
+        : { check: `${check} tcp 2049`, ok: false, detail: `${host}:2049: ${refused}`, fix: 'check the mount target security group (TCP 2049 from this host) and routing' },
+    )
+    if (usesTls(config, server)) results.push(proxyCheck(config, server))
+  }
+  return results
+}
+
+function proxyCheck(config: Config, server: EfsServer): CheckResult {
+  const check = `efs ${server.name} tls proxy`
+  try {
+    const { fsId } = proxyTarget(config, server)
+    const state = readState(config, fsId)
+    if (state === undefined) return { check, ok: true, detail: `not running; the first lookup starts it` }
+    const health = proxyHealth(config, fsId, state.port)
+    return health.ok
+      ? { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
+      : { check, ok: false, detail: health.why, fix: `see ${config.proxy.state_dir}/proxy-${fsId}.log; efs-home proxy stop ${fsId} and look it up again` }
+  } catch (err) {
+    return { check, ok: false, detail: oneLine(err) }
+  }
+}
+
+async function firewallCheck(config: Config, source: string): Promise<CheckResult> {
+  try {
+    const built = await buildRules(config, source)
+    const drift = await checkRules(config, built.sets)
+    const unresolved = built.resolutions.filter((r) => r.error !== undefined).map((r) => r.name)
+    if (drift.length === 0 && unresolved.length === 0) return { check: 'firewall', ok: true, detail: `chain ${config.firewall.chain} in step` }
+    return { check: 'firewall', ok: false, detail: [...drift, ...unresolved.map((n) => `${n} does not resolve`)].join('; '), fix: 'efs-home firewall apply' }
+  } catch (err) {
+    return { check: 'firewall', ok: false, detail: oneLine(err), fix: 'install iptables and run efs-home firewall apply as root' }
+  }
+}
+
+function autofsCheck(): CheckResult {
+  const snippet = '/etc/auto.master.d/home.autofs'
+  if (!existsSync(snippet) || !readFileSync(snippet, 'utf8').includes('efs-home-map')) {
+    return { check: 'autofs', ok: false, detail: `${snippet} does not name efs-home-map`, fix: 'install maps/auto.master.d/home.autofs and reload autofs' }
+  }
+  return { check: 'autofs', ok: true, detail: `${snippet} uses efs-home-map` }
+}
+
+export async function runChecks(config: Config, options: { user?: string; source: string }): Promise<CheckResult[]> {
+  const results: CheckResult[] = [{ check: 'config', ok: true, detail: config.file }]
+  results.push(...(await ldapChecks(config)))
+  results.push(...(await efsChecks(config, options.source)))
+  results.push(await firewallCheck(config, options.source))
+  results.push(autofsCheck())
+  if (options.user !== undefined) {
+    try {
+      const r = await lookupHome(config, options.user)
+      results.push({ check: `lookup ${options.user}`, ok: true, detail: r.text })
+    } catch (err) {
+      results.push({ check: `lookup ${options.user}`, ok: false, detail: oneLine(err), fix: `efs-home lookup ${options.user} explains each step` })
+    }
+  }
+  return results
+}
