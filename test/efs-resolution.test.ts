@@ -163,5 +163,5 @@ t.test('efs-home doctor: one line per check, what to fix, exit 1 if any fails', 
   t.equal((await inside(scenario, [process.execPath, EFS_HOME_BIN, 'firewall', 'apply', '--source', '/nonexistent'], file)).code, 1)
   const json = JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]
   t.same(json.filter((c) => !c.ok).map((c) => c.check), ['ldap ldap://127.0.0.1:1', 'firewall'], 'autofs fixed; the rest as before')
-  t.match(json.find((c) => c.check === 'firewall')?.detail, `^${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve$`, 'the rules are in step; the unresolvable name is what remains')
+  t.equal(json.find((c) => c.check === 'firewall')?.detail, `${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve`, 'the rules are in step; the unresolvable name is what remains')
 })
