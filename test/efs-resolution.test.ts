@@ -37,6 +37,7 @@ const users = [
   { uid: 'api', home: `/import/${FS.byApi}/1/api` },
   { uid: 'foreign', home: `/import/${FS.byApi}.efs.us-east-1.example.com/1/foreign` },
   { uid: 'zoned', home: `/import/us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com/1/zoned` },
+  ...['good', 'chain', 'a', 'other'].map((n) => ({ uid: `c${n}`, home: `/import/homes-${n}.example.edu/1/c${n}` })),
 ]
 await startSlapd(t, users, { netns: ns, host: '127.0.0.1' })
 const hosts = join(dir, 'hosts')
@@ -53,11 +54,24 @@ async function map(user: string, scenario: object, configFile = config, extra: s
 // An empty /etc/auto.master.d for doctor, so it reads ours and not the host's.
 const masterD = scratchDir(t, 'master-d')
 
-async function inside(scenario: object, command: string[], configFile: string, env: NodeJS.ProcessEnv = {}) {
+// DNS with CNAMEs: dnsmasq in the namespace; and a resolver that never answers.
+const FS_CNAMED = 'fs-0ccc3333'
+const CNAMED = `${FS_CNAMED}.efs.us-east-1.amazonaws.com`
+const dns = inNs(['dnsmasq', '-k', '--no-resolv', '--no-hosts', '--listen-address=127.0.0.1', '--bind-interfaces', '--port=53', '--local=/example.edu/', '--local=/amazonaws.com/', `--host-record=${CNAMED},127.0.0.2`, '--host-record=homes-a.example.edu,127.0.0.2', '--host-record=www.example.edu,127.0.0.9',
+  `--cname=homes-good.example.edu,${CNAMED}`, `--cname=homes-mid.example.edu,${CNAMED}`, '--cname=homes-chain.example.edu,homes-mid.example.edu', '--cname=homes-other.example.edu,www.example.edu'])
+spawnOwned(t, dns[0]!, dns.slice(1))
+const silent = inNs([process.execPath, '-e', "require('dgram').createSocket('udp4').bind(53, '127.0.0.54')"])
+spawnOwned(t, silent[0]!, silent.slice(1))
+const resolvConf = join(dir, 'resolv.conf')
+writeFileSync(resolvConf, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
+const deafResolvConf = join(dir, 'resolv-deaf.conf')
+writeFileSync(deafResolvConf, 'nameserver 127.0.0.54\noptions timeout:3 attempts:3\n')
+
+async function inside(scenario: object, command: string[], configFile: string, env: NodeJS.ProcessEnv = {}, resolver = resolvConf) {
   writeFileSync(scenarioFile, JSON.stringify(scenario))
   writeFileSync(requests, '')
-  const mounts = 'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/auto.master.d && shift && exec "$@"'
-  const inside = ['unshare', '-m', '--propagation', 'private', 'bash', '-c', mounts, hosts, masterD, ...command]
+  const mounts = 'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/auto.master.d && mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"'
+  const inside = ['unshare', '-m', '--propagation', 'private', 'bash', '-c', mounts, hosts, masterD, resolver, ...command]
   const r = await runCommand(ns.exec[0]!, [...ns.exec.slice(1), 'env', '-u', 'NODE_OPTIONS', ...inside], {
     PATH: process.env.PATH,
     EFS_HOME_CONFIG: configFile,
@@ -164,4 +178,20 @@ t.test('efs-home doctor: one line per check, what to fix, exit 1 if any fails', 
   const json = JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]
   t.same(json.filter((c) => !c.ok).map((c) => c.check), ['ldap ldap://127.0.0.1:1', 'firewall'], 'autofs fixed; the rest as before')
   t.equal(json.find((c) => c.check === 'firewall')?.detail, `${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve`, 'the rules are in step; the unresolvable name is what remains')
+})
+
+t.test('TLS for a custom name: a CNAME (chain) to the EFS DNS name gives the file system; anything else is refused', async (t) => {
+  const { file } = writeConfig(
+    t,
+    `${base}host_pattern = ^homes-\ntls = true\nca_file = /etc/ssl/certs/ca-certificates.crt\nport_range = 21100-21110\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\n`,
+  )
+  for (const user of ['cgood', 'cchain']) {
+    const r = await inside({}, [process.execPath, MAP_BIN, user], file)
+    t.match(r, { code: 0, stdout: new RegExp(`^-fstype=nfs4,${OPTS},port=2110\\d,nobind 127\\.0\\.0\\.1:/1/${user}\\n$`) }, `${user}: ${r.stderr}`)
+  }
+  t.match(JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')), { ports: { [FS_CNAMED]: Number } }, 'the proxy is the file system the CNAME names')
+  t.match(await inside({}, [process.execPath, MAP_BIN, 'ca'], file), { code: 1, stdout: '', stderr: /homes-a\.example\.edu needs TLS, which needs its file system id, and the name is not a CNAME to an EFS DNS name: set fs_id/ })
+  t.match(await inside({}, [process.execPath, MAP_BIN, 'cother'], file), { code: 1, stdout: '', stderr: /not a CNAME to an EFS DNS name \(it leads to www\.example\.edu\)/ })
+  const deaf = await inside({}, [process.execPath, MAP_BIN, 'cgood'], file, {}, deafResolvConf)
+  t.match(deaf, { code: 1, stdout: '', stderr: /cannot tell which file system homes-good\.example\.edu is: the CNAME of homes-good\.example\.edu timed out after 2\.0 s/ }, 'a DNS server that never answers: bounded')
 })

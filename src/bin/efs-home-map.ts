@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { main } from '../cli/map.js'
 
-process.exitCode = await main(process.argv.slice(2))
+// Exit at once with the answer: a DNS query or socket that outlived the
+// lookup's deadline must not keep automount (and the login) waiting.
+process.exit(await main(process.argv.slice(2)))

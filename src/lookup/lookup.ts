@@ -93,12 +93,13 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   const { raw, source } = await locate(config, key, now, deadline, observe)
   const location = parseLocation(raw, config.home.import_root)
   observe({ step: 'location', location })
-  const server = classifyServer(config, location.server)
+  let server = classifyServer(config, location.server)
   observe({ step: 'classification', server })
   let via: EfsVia = {}
   if (server.kind === 'efs' && usesTls(config, server)) {
     // Loaded only for TLS homes: the program map stays light for the rest.
-    const { ensureProxy } = await import('../proxy/ensure.js')
+    const [{ ensureProxy }, { withFileSystemId }] = await Promise.all([import('../proxy/ensure.js'), import('../efs/identity.js')])
+    server = await withFileSystemId(config, server, deadline)
     via = { proxyPort: await ensureProxy(config, server, deadline) }
     observe({ step: 'proxy', fsId: server.fsId ?? '', port: via.proxyPort ?? 0 })
   } else if (server.kind === 'efs') {
