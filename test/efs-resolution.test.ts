@@ -37,13 +37,18 @@ const users = [
   { uid: 'api', home: `/import/${FS.byApi}/1/api` },
   { uid: 'foreign', home: `/import/${FS.byApi}.efs.us-east-1.example.com/1/foreign` },
   { uid: 'zoned', home: `/import/us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com/1/zoned` },
+  { uid: 'cross', home: '/import/fs-0ddd4444/1/cross' },
+  { uid: 'named', home: '/import/fs-0eee5555/1/named' },
   ...['good', 'chain', 'a', 'other'].map((n) => ({ uid: `c${n}`, home: `/import/homes-${n}.example.edu/1/c${n}` })),
 ]
 await startSlapd(t, users, { netns: ns, host: '127.0.0.1' })
 const hosts = join(dir, 'hosts')
-writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.5 ${FS.byDns}.efs.us-east-1.amazonaws.com\n`)
+writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.5 ${FS.byDns}.efs.us-east-1.amazonaws.com\n127.0.0.2 use1-az2.fs-0ddd4444.efs.us-east-1.amazonaws.com\n127.0.0.3 mt.example.edu\n`)
 const base = `[ldap]\nuri = ldap://127.0.0.1:389\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ndeadline = 6\ncache_file = ${dir}/cache.json\n[efs]\ntls = false\n`
-const { file: config } = writeConfig(t, `${base}[server "us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com"]\naz = us-east-1b\n`)
+const { file: config } = writeConfig(
+  t,
+  `${base}[server "us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com"]\naz = us-east-1b\n[server "fs-0ddd4444"]\ncrossaccount = true\n[server "fs-0eee5555"]\nmount_target_ip = mt.example.edu\n`,
+)
 const { file: noFallback } = writeConfig(t, `${base}fall_back_to_mount_target_ip = false\n`)
 
 /** The program map for `user`, inside the namespace, with our /etc/hosts and the AWS endpoints on loopback. */
@@ -139,6 +144,12 @@ t.test('API faults and hopeless answers: one line on stderr, no entry', async (t
     t.match(r.stderr, why, what)
     t.match(r.stderr, /^[^\n]*\n$/, `${what}: one line`)
   }
+})
+
+t.test('crossaccount: the zone-id name of the instance zone; mount_target_ip by name', async (t) => {
+  t.match(await map('cross', { imds: { azId: 'use1-az2' } }), { code: 0, stdout: `-fstype=nfs4,${OPTS} use1-az2.fs-0ddd4444.efs.us-east-1.amazonaws.com:/1/cross\n` })
+  t.match(await map('cross', { imds: { absent: true } }), { code: 1, stdout: '', stderr: /crossaccount needs this instance's availability zone id/ })
+  t.match(await map('named', {}), { code: 0, stdout: `-fstype=nfs4,${OPTS} 127.0.0.3:/1/named\n` })
 })
 
 t.test('names efs-utils refuses, and the fallback switched off', async (t) => {

@@ -51,6 +51,16 @@ export function checkEfsName(config: Config, server: EfsServer): void {
   }
 }
 
+/** efs-utils' crossaccount name: the mount target in the instance's own zone, by zone id. */
+async function zoneIdDnsName(server: EfsServer, deadline: Deadline): Promise<string> {
+  const { instancePlacement } = await import('./imds.js')
+  const { azId } = await instancePlacement(deadline.budget(1000))
+  if (azId === undefined || server.fsId === undefined) {
+    throw new EfsHomeError('ENTRY', `crossaccount needs this instance's availability zone id from instance metadata, and none came`)
+  }
+  return `${azId}.${server.fsId}.efs.${server.region}.${server.dnsNameSuffix}`
+}
+
 export async function resolveEfsHost(config: Config, server: EfsServer, deadline: Deadline): Promise<EfsHost> {
   checkEfsName(config, server)
   const explicit = server.section?.mount_target_ip
@@ -60,7 +70,8 @@ export async function resolveEfsHost(config: Config, server: EfsServer, deadline
     if (address === undefined) throw new EfsHomeError('ENTRY', `mount_target_ip ${explicit} of ${server.name} does not resolve`)
     return { host: address, source: 'mount_target_ip', notes: [`${explicit} is ${address}`] }
   }
-  const dnsName = server.reason === 'file system id' || server.reason === 'EFS DNS name' ? efsDnsName(config, server) : undefined
+  const byName = server.reason === 'file system id' || server.reason === 'EFS DNS name'
+  const dnsName = !byName ? undefined : (server.section?.crossaccount ?? config.efs.crossaccount) ? await zoneIdDnsName(server, deadline) : efsDnsName(config, server)
   if (dnsName === undefined) return { host: server.name, source: 'alias', notes: [] }
   if ((await addressOf(dnsName, deadline)) !== undefined) return { host: dnsName, source: 'dns', notes: [`${dnsName} resolves`] }
   if (!config.efs.fall_back_to_mount_target_ip || server.fsId === undefined) {

@@ -6,7 +6,7 @@ import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Handlebars from 'handlebars'
 import { parseConfig } from '../config/load.js'
-import { OPTIONS } from '../config/options.js'
+import { OPTIONS, SERVER_OPTIONS } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import { diffLines } from '../mapgen/guard.js'
 import { parseStaticCfg } from '../mapgen/static-cfg.js'
@@ -49,7 +49,7 @@ function renderConfig(inputs: RolloutInputs): string {
   }
   const known = Object.keys(OPTIONS)
   const sectionNames = [...known.filter((s) => s in settings), ...Object.keys(settings).filter((s) => !known.includes(s)).sort()]
-  const serverKeys = ['type', 'fs_id', 'az', 'mount_target_ip', 'tls', 'region', 'dns_name_suffix', 'options', 'export_prefix']
+  const serverKeys = Object.keys(SERVER_OPTIONS)
   return template('efs-home.conf.hbs')({
     sections: sectionNames.map((name) => ({ name, keys: ordered(settings[name] ?? {}, Object.keys((OPTIONS as Record<string, object>)[name] ?? {})) })),
     servers: Object.keys(inputs.servers)
