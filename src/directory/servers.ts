@@ -2,13 +2,13 @@
 // (connect, StartTLS, bind, operation) bounded by the per-server timeout and
 // the lookup's deadline, and use the first server that completes.
 
-import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { Client, ResultCodeError } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Deadline, withTimeout } from '../util/deadline.js'
+import { readConfigured } from '../util/read-configured.js'
 
 export interface Attempt {
   readonly uri: string
@@ -39,14 +39,6 @@ function describe(err: unknown): string {
   if (!(err instanceof ResultCodeError)) return oneLine(err)
   const text = oneLine(err).replace(/\s*Code: 0x[0-9a-f]+$/, '')
   return `${err.name.replace(/Error$/, '')} (LDAP result ${err.code})${text === '' ? '' : `: ${text}`}`
-}
-
-function readConfigured(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (err) {
-    throw new EfsHomeError('CONFIG', `cannot read ${what} ${file}: ${oneLine(err)}`)
-  }
 }
 
 function tlsOptions(settings: LdapSettings, host: string): ConnectionOptions {

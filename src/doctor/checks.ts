@@ -2,7 +2,6 @@
 // use it, one result per check with what to do when it fails.
 
 import { existsSync, readFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import type { Config } from '../config/load.js'
 import { onFirstServer } from '../directory/servers.js'
 import { resolveEfsHost } from '../efs/host.js'
@@ -14,6 +13,7 @@ import { proxyHealth, readState } from '../proxy/state.js'
 import { proxyTarget, usesTls } from '../proxy/target.js'
 import { classifyServer, type EfsServer } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
+import { tcpProbe } from '../util/tcp-probe.js'
 
 export interface CheckResult {
   readonly check: string
@@ -24,19 +24,6 @@ export interface CheckResult {
 }
 
 const PROBE_MS = 2000
-
-function tcpReachable(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: PROBE_MS })
-    const done = (why: string | undefined) => {
-      socket.destroy()
-      resolve(why)
-    }
-    socket.once('connect', () => done(undefined))
-    socket.once('timeout', () => done(`no answer within ${PROBE_MS / 1000} s`))
-    socket.once('error', (err) => done(oneLine(err)))
-  })
-}
 
 async function ldapChecks(config: Config): Promise<CheckResult[]> {
   const results: CheckResult[] = []
@@ -74,7 +61,7 @@ async function efsChecks(config: Config, source: string): Promise<CheckResult[]>
       results.push({ check: `${check} address`, ok: false, detail: oneLine(err), fix: 'set mount_target_ip, fix DNS, or give this host EFS API access (DescribeMountTargets)' })
       continue
     }
-    const refused = await tcpReachable(host, 2049)
+    const refused = await tcpProbe(host, 2049, PROBE_MS)
     results.push(
       refused === undefined
         ? { check: `${check} tcp 2049`, ok: true, detail: `${host}:2049 accepts connections` }

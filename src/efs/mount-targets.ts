@@ -3,9 +3,10 @@
 // the instance's zone first (by zone id, then name), then any; the first
 // that accepts TCP on 2049 wins. All within the lookup's deadline.
 
-import { connect, isIP } from 'node:net'
+import { isIP } from 'node:net'
 import { DescribeMountTargetsCommand, EFSClient, type MountTargetDescription } from '@aws-sdk/client-efs'
 import type { Deadline } from '../util/deadline.js'
+import { tcpProbe } from '../util/tcp-probe.js'
 import { instancePlacement } from './imds.js'
 
 export interface Chosen {
@@ -17,18 +18,8 @@ const API_TIMEOUT_MS = 3000
 const IMDS_TIMEOUT_MS = 1000
 const PROBE_TIMEOUT_MS = 2000
 
-function reachable(ip: string, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: ip, port: Number(process.env.EFS_HOME_TEST_TARGET_PORT ?? 2049), timeout: ms })
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.once('connect', () => done(true))
-    socket.once('timeout', () => done(false))
-    socket.once('error', () => done(false))
-  })
-}
+// Only tests move NFS off 2049.
+const NFS_PORT = Number(process.env.EFS_HOME_TEST_TARGET_PORT ?? 2049)
 
 async function describe(fsId: string, region: string, deadline: Deadline): Promise<MountTargetDescription[]> {
   const client = new EFSClient({ region: process.env.AWS_REGION ?? region, maxAttempts: 2 })
@@ -54,7 +45,7 @@ export async function chooseMountTarget(fsId: string, region: string, deadline: 
   for (const target of ordered) {
     const ip = target.IpAddress ?? ''
     if (deadline.remainingMs() <= 0) break
-    if (await reachable(ip, deadline.budget(PROBE_TIMEOUT_MS))) return { ip, notes: [...notes, `${ip} (${target.AvailabilityZoneName ?? '?'}) accepts TCP 2049`] }
+    if ((await tcpProbe(ip, NFS_PORT, deadline.budget(PROBE_TIMEOUT_MS))) === undefined) return { ip, notes: [...notes, `${ip} (${target.AvailabilityZoneName ?? '?'}) accepts TCP 2049`] }
     notes.push(`${ip} does not accept TCP 2049`)
   }
   throw new Error(`no mount target of ${fsId} accepts TCP 2049 (${notes.join('; ')})`)

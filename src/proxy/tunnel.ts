@@ -3,13 +3,13 @@
 // <fs_id>.efs.<region>.<suffix>. Never plaintext: there is no code path that
 // connects to EFS without TLS.
 
-import { readFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { checkServerIdentity, connect, type TLSSocket } from 'node:tls'
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type ProxyState, writeState } from './state.js'
 import type { ProxyTarget } from './target.js'
+import { readConfigured } from '../util/read-configured.js'
 
 export interface Tunnel {
   readonly server: Server
@@ -23,16 +23,8 @@ interface Counters {
   fromEfs: number
 }
 
-function readCa(file: string): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (err) {
-    throw new EfsHomeError('CONFIG', `cannot read [efs] ca_file ${file}: ${oneLine(err)}`)
-  }
-}
-
 export async function runTunnel(config: Config, target: ProxyTarget, port: number, log: (line: string) => void): Promise<Tunnel> {
-  const ca = readCa(config.efs.ca_file)
+  const ca = readConfigured(config.efs.ca_file, '[efs] ca_file')
   const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
   const live = new Set<Socket>()
   const started = Math.floor(Date.now() / 1000)
