@@ -75,7 +75,7 @@ async function efsChecks(config: Config, source: string): Promise<CheckResult[]>
 function proxyCheck(config: Config, server: EfsServer): CheckResult {
   const check = `efs ${server.name} tls proxy`
   try {
-    const { fsId } = proxyTarget(config, server)
+    const { fsId } = proxyTarget(server)
     const state = readState(config, fsId)
     if (state === undefined) return { check, ok: true, detail: `not running; the first lookup starts it` }
     const health = proxyHealth(config, fsId, state.port)

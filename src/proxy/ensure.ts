@@ -38,7 +38,7 @@ function startSupervisor(config: Config, fsId: string): void {
 
 /** The local port of `server`'s TLS proxy, started if need be, within `deadline`. */
 export async function ensureProxy(config: Config, server: EfsServer, deadline: Deadline): Promise<number> {
-  const { fsId } = proxyTarget(config, server)
+  const { fsId } = proxyTarget(server)
   const port = await assignPort(config, fsId, deadline.remainingMs())
   let health = proxyHealth(config, fsId, port)
   if (health.ok) return port

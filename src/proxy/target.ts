@@ -1,5 +1,6 @@
-// Which EFS file system a proxy serves, where it connects, and the name the
-// server's certificate must carry: <fs_id>.efs.<region>.<suffix>.
+// Which EFS file system a proxy serves and the name the server's certificate
+// must carry: <fs_id>.efs.<region>.<suffix>. Where it connects is decided
+// like any EFS mount (src/efs/host.ts).
 
 import type { Config } from '../config/load.js'
 import { EfsHomeError } from '../errors.js'
@@ -8,8 +9,7 @@ import { formatEfsDnsName } from '../servers/efs-names.js'
 
 export interface ProxyTarget {
   readonly fsId: string
-  /** Address or name of the mount target. */
-  readonly host: string
+  /** The NFS port of the mount target. */
   readonly port: number
   /** What the certificate is checked against. */
   readonly serverName: string
@@ -21,19 +21,17 @@ function targetPort(): number {
   return Number.isInteger(port) && port > 0 ? port : 2049
 }
 
-export function proxyTarget(config: Config, server: EfsServer): ProxyTarget {
+export function proxyTarget(server: EfsServer): ProxyTarget {
   if (server.fsId === undefined) {
     throw new EfsHomeError(
       'ENTRY',
       `EFS server ${server.name} needs TLS, which needs its file system id to verify the certificate: set fs_id in [server "${server.name}"], or tls = false there to mount it unencrypted`,
     )
   }
-  const name = { fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix }
   return {
     fsId: server.fsId,
-    host: server.section?.mount_target_ip ?? formatEfsDnsName(config.efs.dns_name_format, { ...name, az: server.az }),
     port: targetPort(),
-    serverName: formatEfsDnsName('{fs_id}.efs.{region}.{dns_name_suffix}', { ...name, az: undefined }),
+    serverName: formatEfsDnsName('{fs_id}.efs.{region}.{dns_name_suffix}', { fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix, az: undefined }),
   }
 }
 

@@ -23,7 +23,8 @@ interface Counters {
   fromEfs: number
 }
 
-export async function runTunnel(config: Config, target: ProxyTarget, port: number, log: (line: string) => void): Promise<Tunnel> {
+/** Listens on 127.0.0.1:`port`; each connection goes over TLS to `host` (the mount target). */
+export async function runTunnel(config: Config, target: ProxyTarget, host: string, port: number, log: (line: string) => void): Promise<Tunnel> {
   const ca = readConfigured(config.efs.ca_file, '[efs] ca_file')
   const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
   const live = new Set<Socket>()
@@ -34,7 +35,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
     port,
     pid: process.pid,
     supervisorPid: Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
-    target: `${target.host}:${target.port}`,
+    target: `${host}:${target.port}`,
     started,
     connections: { open: counters.open, total: counters.total },
     bytes: { toEfs: counters.toEfs, fromEfs: counters.fromEfs },
@@ -45,7 +46,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
     counters.open += 1
     live.add(client)
     const upstream: TLSSocket = connect({
-      host: target.host,
+      host: host,
       port: target.port,
       servername: target.serverName,
       ca,
@@ -59,7 +60,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
     const timer = setTimeout(() => upstream.destroy(new Error(`no TLS session within ${config.proxy.connect_timeout} s`)), config.proxy.connect_timeout * 1000)
     upstream.once('secureConnect', () => {
       clearTimeout(timer)
-      if (config.proxy.log_connections) log(`conn ${id}: open to ${target.host}:${target.port} (${upstream.getProtocol() ?? 'TLS'})`)
+      if (config.proxy.log_connections) log(`conn ${id}: open to ${host}:${target.port} (${upstream.getProtocol() ?? 'TLS'})`)
       // The client stays paused until the TLS session is up. pipe() honours
       // back-pressure both ways and ends each side when the other ends.
       client.pipe(upstream)
@@ -72,7 +73,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
       upstream.destroy()
     }
     client.on('error', fail('client'))
-    upstream.on('error', fail(`TLS to ${target.host}:${target.port}`))
+    upstream.on('error', fail(`TLS to ${host}:${target.port}`))
     let closed = 0
     const onClose = () => {
       if (++closed < 2) {
@@ -99,7 +100,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, port: numbe
     server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve)
   })
   writeState(config, state())
-  log(`listening on 127.0.0.1:${port} for ${target.fsId}, TLS to ${target.host}:${target.port} as ${target.serverName}`)
+  log(`listening on 127.0.0.1:${port} for ${target.fsId}, TLS to ${host}:${target.port} as ${target.serverName}`)
   let last = ''
   const refresh = setInterval(() => {
     const now = JSON.stringify(state())

@@ -22,9 +22,8 @@ const RESOLVE_SECONDS = 30
 async function run(config: Config, fsId: string, out: Output): Promise<number> {
   const server = efsServerById(config, fsId)
   const resolved = await resolveEfsHost(config, server, new Deadline(RESOLVE_SECONDS))
-  const target = { ...proxyTarget(config, server), host: resolved.host }
   const port = await assignPort(config, fsId, 10_000)
-  const tunnel = await runTunnel(config, target, port, (line) => out.err(stamp(line)))
+  const tunnel = await runTunnel(config, proxyTarget(server), resolved.host, port, (line) => out.err(stamp(line)))
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve)
     process.once('SIGINT', resolve)
