@@ -2,7 +2,7 @@
 // and values, and LDAP servers that refuse, hang or disappear.
 
 import t, { type Test } from 'tap'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
 import { parseConfig, type Config } from '../src/config/load.js'
@@ -155,6 +155,19 @@ t.test('the last-known-good cache', async (t) => {
   await t.rejects(lookupHome(down, 'u7'), { code: 'LDAP_UNAVAILABLE', message: /cache is unusable: .*not valid JSON/ })
   t.equal((await lookupHome(c, 'u7')).source, 'ldap', 'LDAP back: a corrupt cache is rewritten')
   t.equal(readHomesCache(file).get('u7')?.location, KINDS[2]![0](7))
+})
+
+t.test('a cache efs-map-gen keeps fresh is not read or rewritten by lookups', async (t) => {
+  const c = config(t, [slapd.url])
+  const file = c.home.cache_file
+  const now = Math.floor(Date.now() / 1000)
+  writeHomesCache(file, new Map([['u1', { location: KINDS[1]![0](1), at: now }]]), { at: now })
+  const before = readFileSync(file)
+  t.equal((await lookupHome(c, 'u9')).source, 'ldap')
+  t.same(readFileSync(file), before, 'u9 is not added: the next efs-map-gen run brings it')
+  writeHomesCache(file, new Map([['u1', { location: KINDS[1]![0](1), at: now }]]), { at: now - c.home.cache_max_age })
+  await lookupHome(c, 'u9')
+  t.equal(readHomesCache(file).get('u9')?.location, KINDS[4]![0](9), 'an old one is topped up as usual')
 })
 
 t.test('all servers down and no cache: an answer within the deadline', async (t) => {

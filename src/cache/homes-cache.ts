@@ -2,7 +2,7 @@
 // last confirmed by LDAP. Consulted only when no LDAP server answers, so a
 // directory outage does not lock everyone out of their homes.
 
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 
@@ -47,9 +47,31 @@ export function readHomesCache(file: string): HomesCache {
   return cache
 }
 
-export function writeHomesCache(file: string, cache: HomesCache): void {
+/**
+ * Writes the whole cache. `byMapGen` marks a cache efs-map-gen --from-ldap
+ * keeps for every user; the marker comes first in the file so a lookup can
+ * see it without reading the rest.
+ */
+export function writeHomesCache(file: string, cache: HomesCache, byMapGen?: { readonly at: number }): void {
   const users = Object.fromEntries([...cache.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-  writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, users })}\n`, 0o600)
+  const head = byMapGen === undefined ? {} : { maintainer: 'efs-map-gen', written: byMapGen.at }
+  writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, ...head, users })}\n`, 0o600)
+}
+
+/** When efs-map-gen last wrote the whole cache, from the file's first bytes; undefined if it did not. */
+function writtenByMapGen(file: string): number | undefined {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const head = Buffer.alloc(128)
+    const n = readSync(fd, head, 0, head.length, 0)
+    const m = /^\{"version":1,"maintainer":"efs-map-gen","written":(\d+),/.exec(head.subarray(0, n).toString('utf8'))
+    return m === null ? undefined : Number(m[1])
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }
 
 /**
@@ -59,6 +81,10 @@ export function writeHomesCache(file: string, cache: HomesCache): void {
  * each write is whole, and the next lookup records it again.
  */
 export function recordInHomesCache(file: string, user: string, location: string | undefined, now: number, refreshAfter: number): boolean {
+  // A cache efs-map-gen refreshed lately holds every user: reading megabytes
+  // of it on each lookup would only confirm that.
+  const mapGen = writtenByMapGen(file)
+  if (mapGen !== undefined && now - mapGen < refreshAfter) return false
   let cache: HomesCache
   try {
     cache = readHomesCache(file)

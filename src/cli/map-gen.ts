@@ -49,7 +49,7 @@ export async function generate(args: MapGenArgs, out: Output): Promise<number> {
     if (ldap !== undefined) checkDrop(config.home.cache_file, [...readHomesCache(config.home.cache_file).keys()], [...ldap.cache.keys()], args.maxDrop)
   }
   if (changed) writeFileAtomic(args.output, result.text)
-  if (ldap !== undefined) writeHomesCache(config.home.cache_file, ldap.cache)
+  if (ldap !== undefined) writeHomesCache(config.home.cache_file, ldap.cache, { at: now })
   const origin = `${result.exports.fromSource} declared in ${args.source}${ldap === undefined ? '' : `, ${result.exports.fromLdap} found among ${ldap.users} LDAP users at ${ldap.uri}`}`
   out.out(`${args.output}: ${changed ? 'written' : 'unchanged'}, ${result.exports.total} exports (${origin})`)
   if (ldap !== undefined) out.out(`${config.home.cache_file}: ${ldap.cache.size} users`)
