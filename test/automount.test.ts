@@ -9,7 +9,7 @@ import { MAP_BIN, MAP_GEN_BIN, ROOT, runNode } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startGanesha } from './fixtures/ganesha.js'
 import { runCommand } from './fixtures/processes.js'
-import { connect, createNetns } from './fixtures/netns.js'
+import { connect, createNetns, killNetnsProcesses } from './fixtures/netns.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { startStunnel } from './fixtures/stunnel.js'
 import { makeTestCa } from './fixtures/tls.js'
@@ -145,6 +145,8 @@ t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 throug
   const name = `${TLS_FS}.efs.us-east-1.amazonaws.com`
   await startStunnel(t, { accept: `${SERVER_IP}:3049`, connect: `${SERVER_IP}:2049`, cert: ca.issue(name, [name]), netns: serverNs })
   const work = prepareWork(t)
+  // The proxy the map starts writes its state under `work`: stop it before the directory goes.
+  t.teardown(() => killNetnsProcesses(clientNs))
   const home = `${work}/home`
   const { file: config } = writeConfig(
     t,

@@ -7,7 +7,7 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeConfig } from './fixtures/config.js'
-import { createNetns } from './fixtures/netns.js'
+import { createNetns, killNetnsProcesses } from './fixtures/netns.js'
 import { runCommand, spawnOwned, waitFor } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
@@ -192,6 +192,8 @@ t.test('efs-home doctor: one line per check, what to fix, exit 1 if any fails', 
 })
 
 t.test('TLS for a custom name: a CNAME (chain) to the EFS DNS name gives the file system; anything else is refused', async (t) => {
+  // The proxies these lookups start write under `dir`: stop them when done.
+  t.teardown(() => killNetnsProcesses(ns, (argv) => argv.includes('proxy')))
   const { file } = writeConfig(
     t,
     `${base}host_pattern = ^homes-\ntls = true\nca_file = /etc/ssl/certs/ca-certificates.crt\nport_range = 21100-21110\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\n`,
