@@ -27,9 +27,9 @@ export interface MapGenArgs {
   readonly firewall: boolean
 }
 
-export const EXIT = { ok: 0, wouldChange: 1, failed: 2 } as const
+const EXIT = { ok: 0, wouldChange: 1, failed: 2 } as const
 
-export async function generate(args: MapGenArgs, out: Output): Promise<number> {
+async function generate(args: MapGenArgs, out: Output): Promise<number> {
   const config = loadConfig()
   const now = Math.floor(Date.now() / 1000)
   const result = await generateStaticMap(config, { source: args.source, output: args.output, fromLdap: args.fromLdap, timeout: args.timeout, now, startProxies: !args.check })

@@ -24,7 +24,7 @@ import { hostname, ValueError } from './values.js'
 // which costs every lookup about 5 ms; require() does not.
 const { decode } = createRequire(import.meta.url)('ini') as typeof import('ini')
 
-export const DEFAULT_CONFIG_FILE = '/etc/efs-home/efs-home.conf'
+const DEFAULT_CONFIG_FILE = '/etc/efs-home/efs-home.conf'
 
 export interface Config {
   readonly file: string

@@ -4,7 +4,7 @@
 
 import { EfsHomeError } from '../errors.js'
 
-export const MAX_KEY_LENGTH = 64
+const MAX_KEY_LENGTH = 64
 
 // POSIX portable user names (letters, digits, . _ -), not starting with - or .
 const USER_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/

@@ -10,7 +10,7 @@ import { usesTls } from '../proxy/target.js'
 import { formatMountOptions, type MountOption, parseMountOptions, withDefaults } from './options.js'
 
 // efs-utils' defaults; each applies only where the site's options are silent.
-export const EFS_DEFAULT_OPTIONS: readonly MountOption[] = parseMountOptions(
+const EFS_DEFAULT_OPTIONS: readonly MountOption[] = parseMountOptions(
   'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport',
 )
 
@@ -44,7 +44,7 @@ function nfsEntry(config: Config, server: NfsServer, target: MountTarget): Mount
 }
 
 /** The host to mount: an explicit mount target, the DNS name built from the id, or the name itself. */
-export function efsHost(config: Config, server: EfsServer): string {
+function efsHost(config: Config, server: EfsServer): string {
   const explicit = server.section?.mount_target_ip
   if (explicit !== undefined) return explicit
   if (server.reason === 'file system id' && server.fsId !== undefined) {

@@ -17,7 +17,7 @@ import { assignPort } from './ports.js'
 import { proxyHealth } from './state.js'
 import { proxyTarget } from './target.js'
 
-export function proxyLogPath(config: Config, fsId: string): string {
+function proxyLogPath(config: Config, fsId: string): string {
   return join(config.proxy.state_dir, `proxy-${fsId}.log`)
 }
 

@@ -23,8 +23,8 @@ export interface ManagedFile {
   readonly secret: boolean
 }
 
-export const CONFIG_PATH = '/etc/efs-home/efs-home.conf'
-export const SECRET_PATH = '/etc/efs-home/ldap-bind.secret'
+const CONFIG_PATH = '/etc/efs-home/efs-home.conf'
+const SECRET_PATH = '/etc/efs-home/ldap-bind.secret'
 
 function template(name: string): Handlebars.TemplateDelegate {
   return Handlebars.compile(readFileSync(packageFile('templates', name), 'utf8'), { noEscape: true, strict: true })
