@@ -1,5 +1,5 @@
 // npm run bench [-- --runs N --sizes 10000,100000 --megabytes 256 --rounds 3
-//                   --only lookup|map-gen|proxy --json FILE]:
+//                   --only lookup|map-gen|proxy|drills --lookups 1000 --json FILE]:
 // benchmarks, not tests.
 // Prints a table of medians and ratios; writes them as JSON when asked.
 
@@ -8,6 +8,7 @@ import type { Owner } from '../fixtures/scratch.js'
 import { benchLookup } from './lookup.js'
 import { benchMapGen } from './map-gen.js'
 import { benchProxy } from './proxy.js'
+import { runDrills } from './drills.js'
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {
@@ -62,8 +63,19 @@ async function proxyReport(): Promise<unknown> {
   return r
 }
 
+async function drillsReport(): Promise<unknown> {
+  const results = await runDrills(owner, Number(option('--lookups') ?? 1000))
+  process.stdout.write('drills\n')
+  for (const r of results) {
+    process.stdout.write(`${r.pass ? 'PASS' : 'FAIL'} ${r.name}: ${r.answered}/${r.lookups} answered, ${r.failed} failed, slowest ${r.slowestSeconds.toFixed(2)} s\n`)
+  }
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+  return results
+}
+
 try {
   const report: Record<string, unknown> = { date: new Date().toISOString() }
+  if (only === undefined || only === 'drills') report.drills = await drillsReport()
   if (only === undefined || only === 'proxy') report.proxy = await proxyReport()
   if (only === undefined || only === 'lookup') report.lookup = await lookupReport()
   if (only === undefined || only === 'map-gen') report.mapGen = await mapGenReport()
