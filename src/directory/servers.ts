@@ -41,22 +41,26 @@ function describe(err: unknown): string {
   return `${err.name.replace(/Error$/, '')} (LDAP result ${err.code})${text === '' ? '' : `: ${text}`}`
 }
 
-function tlsOptions(settings: LdapSettings, host: string): ConnectionOptions {
+function tlsOptions(ca: Buffer | undefined, host: string): ConnectionOptions {
   // SNI carries names only; the certificate is checked against an IP address all the same.
-  const options: ConnectionOptions = { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(host) === 0 ? { servername: host } : {}) }
-  if (settings.ca_file !== undefined) options.ca = readConfigured(settings.ca_file, '[ldap] ca_file')
-  return options
+  return { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) }
+}
+
+/** What every attempt needs from files, read once: the bind password and the CA bundle. */
+interface Secrets {
+  readonly password: string | undefined
+  readonly ca: Buffer | undefined
 }
 
 async function attempt<T>(
   settings: LdapSettings,
   url: URL,
-  password: string | undefined,
+  secrets: Secrets,
   ms: number,
   operation: (client: Client) => Promise<T>,
 ): Promise<T> {
   const secure = url.protocol === 'ldaps:'
-  const tls = secure || settings.starttls ? tlsOptions(settings, url.hostname) : undefined
+  const tls = secure || settings.starttls ? tlsOptions(secrets.ca, url.hostname) : undefined
   // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
   // the attempt as a whole gets `ms`.
   const operationMs = Math.min(ms, settings.timeout * 1000)
@@ -68,7 +72,7 @@ async function attempt<T>(
   })
   const work = async (): Promise<T> => {
     if (!secure && tls !== undefined) await client.startTLS(tls)
-    if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, password ?? '')
+    if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, secrets.password ?? '')
     return operation(client)
   }
   try {
@@ -89,17 +93,23 @@ export async function onFirstServer<T>(
   operation: (client: Client) => Promise<T>,
   perServerMs: number = settings.timeout * 1000,
 ): Promise<Answered<T>> {
-  const password =
-    settings.bind_password_file === undefined
-      ? undefined
-      : (readConfigured(settings.bind_password_file, '[ldap] bind_password_file').toString('utf8').split(/\r?\n/)[0] ?? '').trim()
+  const secrets: Secrets = {
+    password:
+      settings.bind_password_file === undefined
+        ? undefined
+        : (readConfigured(settings.bind_password_file, '[ldap] bind_password_file').toString('utf8').split(/\r?\n/)[0] ?? '').trim(),
+    ca:
+      settings.ca_file !== undefined && (settings.starttls || settings.uri.some((u) => u.protocol === 'ldaps:'))
+        ? readConfigured(settings.ca_file, '[ldap] ca_file')
+        : undefined,
+  }
   const attempts: Attempt[] = []
   for (const url of settings.uri) {
     const ms = deadline.budget(perServerMs)
     if (ms <= 0) break
     const started = Date.now()
     try {
-      const value = await attempt(settings, url, password, ms, operation)
+      const value = await attempt(settings, url, secrets, ms, operation)
       attempts.push({ uri: url.href, ok: true, ms: Date.now() - started })
       return { uri: url.href, value, attempts }
     } catch (err) {

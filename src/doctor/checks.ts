@@ -8,10 +8,10 @@ import { resolveEfsHost } from '../efs/host.js'
 import { oneLine } from '../errors.js'
 import { checkRules, buildRules } from '../firewall/firewall.js'
 import { lookupHome } from '../lookup/lookup.js'
-import { readStaticCfg } from '../mapgen/static-cfg.js'
+import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { proxyHealth, readState } from '../proxy/state.js'
 import { proxyTarget, usesTls } from '../proxy/target.js'
-import { classifyServer, type EfsServer } from '../servers/classify.js'
+import { efsServersOf, type EfsServer } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
 import { tcpProbe } from '../util/tcp-probe.js'
 
@@ -39,18 +39,9 @@ async function ldapChecks(config: Config): Promise<CheckResult[]> {
   return results
 }
 
-function efsServers(config: Config, source: string): EfsServer[] {
-  const names = new Set(config.servers.keys())
-  if (existsSync(source)) for (const e of readStaticCfg(source)) names.add(e.server)
-  return [...names].flatMap((name) => {
-    const server = classifyServer(config, name)
-    return server.kind === 'efs' ? [server] : []
-  })
-}
-
 async function efsChecks(config: Config, source: string): Promise<CheckResult[]> {
   const results: CheckResult[] = []
-  for (const server of efsServers(config, source)) {
+  for (const server of efsServersOf(config, readStaticCfgIfPresent(source))) {
     const check = `efs ${server.name}`
     let host: string
     try {

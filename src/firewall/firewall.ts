@@ -2,9 +2,8 @@
 // build (resolve and render), apply (all families or none), check (drift),
 // remove.
 
-import { existsSync } from 'node:fs'
 import type { Config } from '../config/load.js'
-import { readStaticCfg } from '../mapgen/static-cfg.js'
+import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { diffLines } from '../mapgen/guard.js'
 import { backendFor, loadChain, type LiveState, readLive, restoreLive, unloadChain, type Backend } from './iptables.js'
 import { resolveNames, type Resolution } from './resolve.js'
@@ -22,7 +21,7 @@ export function families(config: Config): Family[] {
 
 /** The rule sets for `config` (and the EFS servers of `source`, if it exists), names resolved now. */
 export async function buildRules(config: Config, source: string | undefined): Promise<Built> {
-  const exports = source !== undefined && existsSync(source) ? readStaticCfg(source) : []
+  const exports = source === undefined ? [] : readStaticCfgIfPresent(source)
   const targets = efsTargets(config, exports)
   const resolutions = await resolveNames(targets.names, config.firewall.resolve_timeout * 1000)
   const addresses = [...targets.addresses, ...resolutions.flatMap((r) => r.addresses)]

@@ -6,7 +6,7 @@
 
 import type { Config } from '../config/load.js'
 import type { StaticExport } from '../mapgen/static-cfg.js'
-import { classifyServer } from '../servers/classify.js'
+import { efsServersOf } from '../servers/classify.js'
 import { FS_ID_RE, formatEfsDnsName } from '../servers/efs-names.js'
 import { type Cidr, parseCidr } from './addresses.js'
 
@@ -24,16 +24,14 @@ export function efsTargets(config: Config, exports: readonly StaticExport[]): Ta
     if (cidr === undefined) names.add(nameOrAddress.toLowerCase())
     else addresses.set(cidr.text, cidr)
   }
-  for (const name of new Set([...config.servers.keys(), ...exports.map((e) => e.server)])) {
-    const server = classifyServer(config, name)
-    if (server.kind !== 'efs') continue
+  for (const server of efsServersOf(config, exports)) {
     // A configured mount target is where this server's homes are mounted from.
     const mountTarget = server.section?.mount_target_ip
     if (mountTarget !== undefined) {
       add(mountTarget)
       continue
     }
-    if (!FS_ID_RE.test(name)) add(name)
+    if (!FS_ID_RE.test(server.name)) add(server.name)
     if (server.fsId !== undefined) {
       const dns = { fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix }
       add(formatEfsDnsName(config.efs.dns_name_format, { ...dns, az: undefined }))

@@ -100,8 +100,9 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
     // Loaded only for TLS homes: the program map stays light for the rest.
     const [{ ensureProxy }, { withFileSystemId }] = await Promise.all([import('../proxy/ensure.js'), import('../efs/identity.js')])
     server = await withFileSystemId(config, server, deadline)
-    via = { proxyPort: await ensureProxy(config, server, deadline) }
-    observe({ step: 'proxy', fsId: server.fsId ?? '', port: via.proxyPort ?? 0 })
+    const proxyPort = await ensureProxy(config, server, deadline)
+    via = { proxyPort }
+    observe({ step: 'proxy', fsId: server.fsId ?? '', port: proxyPort })
   } else if (server.kind === 'efs') {
     const resolved = await resolveEfsHost(config, server, deadline)
     via = { host: resolved.host }

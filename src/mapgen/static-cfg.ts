@@ -1,7 +1,7 @@
 // /etc/auto_static.cfg: the exports every host mounts under /import, one per
 // line as `<server>/<export> [mount options]`; `#` starts a comment.
 
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { isPathComponent, isServerName } from '../location/location.js'
 import { type MountOption, parseMountOptions } from '../mount/options.js'
@@ -50,4 +50,9 @@ export function readStaticCfg(file: string): StaticExport[] {
     throw new EfsHomeError('CONFIG', `cannot read ${file}: ${oneLine(err)}`)
   }
   return parseStaticCfg(file, text)
+}
+
+/** The exports of `file`, or none when there is no such file (it is optional for the firewall and doctor). */
+export function readStaticCfgIfPresent(file: string): StaticExport[] {
+  return existsSync(file) ? readStaticCfg(file) : []
 }

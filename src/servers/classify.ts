@@ -49,3 +49,11 @@ export function classifyServer(config: Config, name: string): Server {
   if (config.efs.host_pattern?.test(name) === true) return efs('host_pattern')
   return { kind: 'nfs', name, reason: section === undefined ? 'default' : 'server section', section }
 }
+
+/** Every EFS server this host may mount: the [server] sections and the servers of `exports` (auto_static.cfg). */
+export function efsServersOf(config: Config, exports: readonly { readonly server: string }[]): EfsServer[] {
+  return [...new Set([...config.servers.keys(), ...exports.map((e) => e.server)])].flatMap((name) => {
+    const server = classifyServer(config, name)
+    return server.kind === 'efs' ? [server] : []
+  })
+}
