@@ -4,10 +4,11 @@
 import { type Output, stdOutput } from './output.js'
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
-  // The proxy daemon runs for months: in the exact form its supervisor and
-  // systemd unit use, it skips loading yargs (some 20 MB of memory).
-  if (argv.length === 4 && argv[0] === 'proxy' && argv[1] === 'run' && argv[2] === '--fs') {
-    return (await import('./commands/proxy.js')).proxyCommand('run', argv[3], false, out)
+  // The proxy and its supervisor run for months and are started during a
+  // login: in the exact forms the lookups, the supervisor and the systemd
+  // unit use, they skip loading yargs (some 20 MB and 200 ms).
+  if (argv.length === 4 && argv[0] === 'proxy' && (argv[1] === 'run' || argv[1] === 'supervise') && argv[2] === '--fs') {
+    return (await import('./commands/proxy.js')).proxyCommand(argv[1], argv[3], false, out)
   }
   const { default: yargs } = await import('yargs')
   let code = 0

@@ -17,6 +17,8 @@ import { assignPort } from './ports.js'
 import { proxyHealth } from './state.js'
 import { proxyTarget } from './target.js'
 
+const MAX_POLL_MS = 100
+
 function proxyLogPath(config: Config, fsId: string): string {
   return join(config.proxy.state_dir, `proxy-${fsId}.log`)
 }
@@ -46,6 +48,8 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
   mkdirSync(config.proxy.state_dir, { recursive: true, mode: 0o755 })
   const lock = join(config.proxy.state_dir, `proxy-${fsId}.starting`)
   let started = false
+  // Polls back off: in a login storm fifty waiters must not starve the proxy they wait for of CPU.
+  let pollMs = 20
   try {
     while (deadline.remainingMs() > 0) {
       if (!started && tryLock(lock, 15_000)) {
@@ -54,7 +58,8 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
         if (health.ok) return port
         startSupervisor(config, fsId)
       }
-      await sleep(25)
+      await sleep(Math.min(pollMs, deadline.remainingMs()))
+      pollMs = Math.min(pollMs * 1.5, MAX_POLL_MS)
       health = proxyHealth(config, fsId, port)
       if (health.ok) return port
       if (health.squatted) throw new EfsHomeError('ENTRY', `the TLS proxy for ${fsId}: ${health.why}`)
