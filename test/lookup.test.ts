@@ -3,7 +3,7 @@
 
 import t, { type Test } from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
 import { parseConfig, type Config } from '../src/config/load.js'
 import { lookupHome, type Step } from '../src/lookup/lookup.js'
@@ -96,6 +96,37 @@ t.test('first URI a black hole: the per-server timeout moves on to the second', 
   t.equal(result.text, KINDS[2]![1](2))
   t.equal(hole.connections(), 1, 'the black hole was tried')
   t.match(steps[0], { attempts: [{ ok: false, error: /timed out/ }, { ok: true }] })
+})
+
+t.test('a server that failed is tried last by the next lookups, until retry_failed_after has passed', async (t) => {
+  const hole = await blackHole(t)
+  const c = config(t, [`ldap://127.0.0.1:${hole.port}`, slapd.url])
+  const directory = async (key: string, config = c) => {
+    const steps: Step[] = []
+    await lookupHome(config, key, { observe: (s) => steps.push(s) })
+    return steps[0]
+  }
+  t.match(await directory('u0'), { attempts: [{ ok: false, error: /timed out/ }, { ok: true }] }, 'the first lookup pays the timeout')
+  t.match(await directory('u5'), { attempts: [{ uri: slapd.url, ok: true }] }, 'the next one goes to the live server first')
+  await directory('u10')
+  t.equal(hole.connections(), 1, 'the dead server is not tried while it is demoted')
+  const file = join(dirname(c.home.cache_file), 'ldap-health.json')
+  t.same(Object.keys(JSON.parse(readFileSync(file, 'utf8'))), [`ldap://127.0.0.1:${hole.port}`], 'shared with other lookups through the health file')
+
+  // When every live server fails, the demoted one is still tried, last.
+  const closed = `ldap://127.0.0.1:${await freePort()}`
+  const alone = { ...c, ldap: { ...c.ldap, uri: [new URL(`ldap://127.0.0.1:${hole.port}`), new URL(closed)] } }
+  await t.rejects(lookupHome(alone, 'u15'), { code: 'LDAP_UNAVAILABLE' })
+  t.equal(hole.connections(), 2, 'tried last, not skipped')
+
+  // Odd content is no reason to fail a login: the file is a hint.
+  writeFileSync(file, '{"ldap://127.0.0.1:1/": "soon", "x": [1]')
+  t.match(await directory('u20'), { attempts: [{ ok: false }, { ok: true }] }, 'unreadable hints: configured order')
+  writeFileSync(file, JSON.stringify({ [`ldap://127.0.0.1:${hole.port}`]: Date.now() - 1 }))
+  t.match(await directory('u25'), { attempts: [{ ok: false }, { ok: true }] }, 'after retry_failed_after: configured order again')
+  writeFileSync(file, JSON.stringify({ [slapd.url]: Date.now() + 60_000 }))
+  t.match(await directory('u30', { ...c, ldap: { ...c.ldap, uri: [new URL(slapd.url)] } }), { attempts: [{ ok: true, demoted: true }] })
+  t.same(JSON.parse(readFileSync(file, 'utf8')), {}, 'a demoted server that answers is trusted again')
 })
 
 t.test('simple bind with the password from a file', async (t) => {

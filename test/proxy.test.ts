@@ -2,7 +2,6 @@
 // CA) -> nfs-ganesha, all inside a network namespace the test owns.
 
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnOwned, waitFor } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { startSlapd } from './fixtures/slapd.js'
-import { FS_ID, FS_NAME, nfsUrl, type Rig, type RigOptions, startRig } from './fixtures/tls-rig.js'
+import { FS_ID, FS_NAME, nfsUrl, proxyProcesses, proxyState, type Rig, type RigOptions, startRig } from './fixtures/tls-rig.js'
 import { makeTestCa } from './fixtures/tls.js'
 
 t.test('NFS through the proxy: listing and a 4 MiB file read back byte-identical', async (t) => {
@@ -76,7 +75,7 @@ t.test('SIGKILL in the middle of a transfer: the proxy comes back on its own, on
   const rig = await startRig(t)
   writeFileSync(join(rig.exportDir, 'huge.bin'), randomBytes(48 << 20))
   const port = Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim())
-  const before = readState(rig)
+  const before = proxyState(rig)
   const out = join(rig.dir, 'huge.copy')
   const copying = rig.exec(['nfs-cp', nfsUrl(port, '/huge.bin'), out])
   await waitFor('the transfer to be under way', () => (existsSync(out) && statSync(out).size > 1 << 20 ? true : undefined))
@@ -103,7 +102,7 @@ t.test('stale state: a dead PID, a recycled PID', async (t) => {
   const stale = { fsId: FS_ID, port, pid: 4_000_000, target: 'x', started: 0, connections: { open: 0, total: 0 }, bytes: { toEfs: 0, fromEfs: 0 } }
   writeFileSync(stateFile, JSON.stringify(stale))
   t.equal(Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim()), port, 'a dead PID: a new proxy')
-  t.not(readState(rig).pid, stale.pid)
+  t.not(proxyState(rig).pid, stale.pid)
   t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
 
   const bystander = spawnOwned(t, rig.ns.exec[0]!, [...rig.ns.exec.slice(1), 'sleep', '60'])
@@ -152,24 +151,6 @@ t.test('fifty lookups at once for users on one TLS file system start one proxy',
 
 function proxyLog(rig: Rig): string {
   return readFileSync(join(rig.dir, 'run', `proxy-${FS_ID}.log`), 'utf8')
-}
-
-function readState(rig: Rig): { pid: number; supervisorPid: number } {
-  return JSON.parse(readFileSync(join(rig.dir, 'run', `proxy-${FS_ID}.json`), 'utf8'))
-}
-
-/** Proxy processes inside the rig's namespace. */
-function proxyProcesses(rig: Rig): { run: number; supervise: number } {
-  const pids = execFileSync(rig.ns.exec[0]!, ['netns', 'pids', rig.ns.name], { encoding: 'utf8' }).split(/\s+/).filter(Boolean)
-  const argvs = pids.flatMap((pid) => {
-    try {
-      return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')]
-    } catch {
-      return []
-    }
-  })
-  const count = (action: string) => argvs.filter((a) => a.includes('proxy') && a.includes(action) && a.includes(FS_ID)).length
-  return { run: count('run'), supervise: count('supervise') }
 }
 
 t.test('efs-map-gen: a TLS export gets its proxy port and nobind, and its proxy is up', async (t) => {

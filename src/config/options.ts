@@ -71,6 +71,7 @@ export const OPTIONS = {
     filter: option(filterTemplate, '(&(objectClass=posixAccount)(uid={key}))', 'Search filter; {key} is replaced by the user name as a whole assertion value (never spliced into the text).'),
     attribute: option(v.attributeName, 'homeDirectory', 'Attribute that holds the home location.'),
     timeout: option(v.seconds, '3', 'Seconds one server may take, connect, bind and search together, before the next is tried.'),
+    retry_failed_after: option(v.seconds, '60', 'A server that failed is tried after the others for this long (lookups share this in ldap-health.json beside cache_file), so logins do not each wait out a dead server.'),
     starttls: option(v.bool, 'false', 'Upgrade ldap:// connections with StartTLS (the certificate is verified).'),
     ca_file: optional(v.absolutePath, 'PEM file of CA certificates for ldaps:// and StartTLS; empty: the system store.'),
     bind_dn: optional(v.text, 'DN for a simple bind; empty: anonymous.'),

@@ -47,6 +47,6 @@ export async function enumerateHomes<T>(settings: LdapSettings, deadline: Deadli
       }
       return collect.done()
     },
-    deadline.remainingMs(),
+    { perServerMs: deadline.remainingMs() },
   )
 }

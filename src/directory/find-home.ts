@@ -1,10 +1,12 @@
 // One user's home location from the directory: exactly one entry with
 // exactly one value, or a typed error.
 
+import type { Client } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import type { Deadline } from '../util/deadline.js'
 import { buildFilter } from './filter.js'
+import type { ServerHealth } from './server-health.js'
 import { type Answered, onFirstServer } from './servers.js'
 
 function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
@@ -15,9 +17,9 @@ function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
 }
 
 /** The location, or NOT_FOUND / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
-export async function findHome(settings: LdapSettings, key: string, deadline: Deadline): Promise<Answered<string>> {
+export async function findHome(settings: LdapSettings, key: string, deadline: Deadline, health?: ServerHealth): Promise<Answered<string>> {
   const filter = buildFilter(settings.filter, key)
-  return onFirstServer(settings, deadline, async (client) => {
+  const search = async (client: Client): Promise<string> => {
     // Two are enough to tell "exactly one" from "more than one".
     const { searchEntries } = await client.search(settings.base, {
       scope: 'sub',
@@ -34,5 +36,6 @@ export async function findHome(settings: LdapSettings, key: string, deadline: De
       throw new EfsHomeError(values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
     }
     return values[0] ?? ''
-  })
+  }
+  return onFirstServer(settings, deadline, search, health === undefined ? {} : { health })
 }

@@ -1,6 +1,7 @@
-// ldapts has no failover: try each configured URI in order, each attempt
-// (connect, StartTLS, bind, operation) bounded by the per-server timeout and
-// the lookup's deadline, and use the first server that completes.
+// ldapts has no failover: try each configured URI in order (those that
+// failed recently last, when told), each attempt (connect, StartTLS, bind,
+// operation) bounded by the per-server timeout and the lookup's deadline,
+// and use the first server that completes.
 
 import { isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
@@ -9,12 +10,15 @@ import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Deadline, withTimeout } from '../util/deadline.js'
 import { readConfigured } from '../util/read-configured.js'
+import type { ServerHealth } from './server-health.js'
 
 export interface Attempt {
   readonly uri: string
   readonly ok: boolean
   readonly error?: string
   readonly ms: number
+  /** Tried after the others: it failed recently. */
+  readonly demoted?: boolean
 }
 
 export interface Answered<T> {
@@ -82,16 +86,23 @@ async function attempt<T>(
   }
 }
 
+export interface FailoverOptions {
+  /** Budget of one server (default [ldap] timeout). */
+  readonly perServerMs?: number
+  /** Servers that failed recently are tried last, and what this call learns is recorded. */
+  readonly health?: ServerHealth
+}
+
 /**
- * Runs `operation` on the first server that completes it within
- * `perServerMs` (default [ldap] timeout); DirectoryUnavailableError when
- * none does. The operation may run more than once: it must start afresh.
+ * Runs `operation` on the first server that completes it within the
+ * per-server budget; DirectoryUnavailableError when none does. The
+ * operation may run more than once: it must start afresh.
  */
 export async function onFirstServer<T>(
   settings: LdapSettings,
   deadline: Deadline,
   operation: (client: Client) => Promise<T>,
-  perServerMs: number = settings.timeout * 1000,
+  { perServerMs = settings.timeout * 1000, health }: FailoverOptions = {},
 ): Promise<Answered<T>> {
   const secrets: Secrets = {
     password:
@@ -104,18 +115,25 @@ export async function onFirstServer<T>(
         : undefined,
   }
   const attempts: Attempt[] = []
-  for (const url of settings.uri) {
-    const ms = deadline.budget(perServerMs)
-    if (ms <= 0) break
-    const started = Date.now()
-    try {
-      const value = await attempt(settings, url, secrets, ms, operation)
-      attempts.push({ uri: url.href, ok: true, ms: Date.now() - started })
-      return { uri: url.href, value, attempts }
-    } catch (err) {
-      if (err instanceof EfsHomeError) throw err
-      attempts.push({ uri: url.href, ok: false, error: describe(err), ms: Date.now() - started })
+  try {
+    for (const url of health?.order ?? settings.uri) {
+      const ms = deadline.budget(perServerMs)
+      if (ms <= 0) break
+      const started = Date.now()
+      const tried = { uri: url.href, ...(health?.isDemoted(url) === true ? { demoted: true } : {}) }
+      try {
+        const value = await attempt(settings, url, secrets, ms, operation)
+        attempts.push({ ...tried, ok: true, ms: Date.now() - started })
+        return { uri: url.href, value, attempts }
+      } catch (err) {
+        // An answer such as "no such user" is the server working.
+        const answered = err instanceof EfsHomeError
+        attempts.push({ ...tried, ok: answered, ...(answered ? {} : { error: describe(err) }), ms: Date.now() - started })
+        if (answered) throw err
+      }
     }
+  } finally {
+    health?.record(attempts)
   }
   throw new DirectoryUnavailableError(attempts)
 }

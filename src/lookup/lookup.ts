@@ -6,6 +6,7 @@
 import { readHomesCache, recordInHomesCache } from '../cache/homes-cache.js'
 import type { Config } from '../config/load.js'
 import { findHome } from '../directory/find-home.js'
+import { healthFile, serverHealth } from '../directory/server-health.js'
 import { type Attempt, DirectoryUnavailableError } from '../directory/servers.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Location, parseLocation } from '../location/location.js'
@@ -44,7 +45,7 @@ export interface LookupResult {
 
 async function locate(config: Config, key: string, now: number, deadline: Deadline, observe: (s: Step) => void): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
   try {
-    const answer = await findHome(config.ldap, key, deadline)
+    const answer = await findHome(config.ldap, key, deadline, serverHealth(healthFile(config), config.ldap.uri, config.ldap.retry_failed_after))
     observe({ step: 'directory', uri: answer.uri, attempts: answer.attempts })
     return { raw: answer.value, source: 'ldap' }
   } catch (err) {

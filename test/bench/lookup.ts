@@ -4,29 +4,22 @@
 // users. Medians from hyperfine; ratios are what to compare across versions.
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
-import { MAP_BIN, ROOT } from '../fixtures/run.js'
+import { MAP_BIN } from '../fixtures/run.js'
 import { type Owner, scratchDir } from '../fixtures/scratch.js'
 import { BASE, startSlapd } from '../fixtures/slapd.js'
+import { referenceScript } from './reference.js'
 
 export interface LookupBench {
   readonly runs: number
   readonly medianMs: Record<string, number>
   readonly ratios: Record<string, number>
   readonly peakRssKb: Record<string, number>
-  readonly searchesPerLookup: Record<string, number>
 }
 
 const USERS = 20000
-
-function referenceScript(): string {
-  for (const candidate of [join(ROOT, '../shared/reference/autofs_home.sh'), join(ROOT, 'shared/reference/autofs_home.sh')]) {
-    if (existsSync(candidate)) return candidate
-  }
-  throw new Error('shared/reference/autofs_home.sh not found beside the repository')
-}
 
 function peakRss(command: string[], env: NodeJS.ProcessEnv): number {
   let peak = 0
@@ -67,11 +60,6 @@ export async function benchLookup(owner: Owner, runs: number): Promise<LookupBen
   const medianMs = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]))
   const m = (name: string) => medianMs[name] ?? NaN
 
-  const searches = (command: string[]) => {
-    const before = slapd.searches('uid=')
-    for (let i = 0; i < 10; i++) execFileSync(command[0]!, command.slice(1), { env, stdio: 'ignore' })
-    return (slapd.searches('uid=') - before) / 10
-  }
   return {
     runs,
     medianMs,
@@ -81,6 +69,5 @@ export async function benchLookup(owner: Owner, runs: number): Promise<LookupBen
       'map / reference, missing user': m('map, missing user') / m('reference, missing user'),
     },
     peakRssKb: { map: peakRss(commands.map!, env), reference: peakRss(commands.reference!, env), floor: peakRss(commands.floor!, env) },
-    searchesPerLookup: { map: searches(commands.map!), reference: searches(commands.reference!) },
   }
 }

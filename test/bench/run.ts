@@ -1,14 +1,22 @@
-// npm run bench [-- --runs N --sizes 10000,100000 --megabytes 256 --rounds 3
-//                   --only lookup|map-gen|proxy|drills --lookups 1000 --json FILE]:
-// benchmarks, not tests.
-// Prints a table of medians and ratios; writes them as JSON when asked.
+// npm run bench [-- --only lookup|storm|map-gen|proxy|drills
+//                   --runs 100 --lookups 1000 --concurrency 1,10,50
+//                   --sizes 10000,100000,300000 --megabytes 256 --rounds 3
+//                   --gib 2 --kill-every 3 --growth-lookups 10000
+//                   --json FILE]:
+// benchmarks and drills, not tests. Prints tables of medians, ratios and
+// counts; --json FILE writes them (with the commit and Node version) for
+// comparison between versions.
 
+import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { ROOT } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { benchLookup } from './lookup.js'
 import { benchMapGen } from './map-gen.js'
 import { benchProxy } from './proxy.js'
-import { runDrills } from './drills.js'
+import { type DrillResult, runDrills } from './drills.js'
+import { killDuringTransfer, loginsOnOneFileSystem } from './proxy-drills.js'
+import { benchStorm } from './storm.js'
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {
@@ -18,7 +26,8 @@ const option = (name: string): string | undefined => {
 const runs = Number(option('--runs') ?? 100)
 const jsonFile = option('--json')
 // map-gen sizes, comma-separated: --sizes 10000,100000,300000
-const sizes = (option('--sizes') ?? '10000,100000').split(',').map(Number)
+const sizes = (option('--sizes') ?? '10000,100000,300000').split(',').map(Number)
+const lookups = Number(option('--lookups') ?? 1000)
 const only = option('--only')
 
 const cleanups: (() => unknown)[] = []
@@ -29,7 +38,6 @@ async function lookupReport(): Promise<unknown> {
     ...Object.entries(lookup.medianMs).map(([k, v]) => `median ${k.padEnd(34)} ${v.toFixed(1).padStart(8)} ms`),
     ...Object.entries(lookup.ratios).map(([k, v]) => `ratio  ${k.padEnd(34)} ${v.toFixed(2).padStart(8)}`),
     ...Object.entries(lookup.peakRssKb).map(([k, v]) => `peak RSS ${k.padEnd(32)} ${(v / 1024).toFixed(1).padStart(8)} MB`),
-    ...Object.entries(lookup.searchesPerLookup).map(([k, v]) => `LDAP searches per lookup, ${k.padEnd(15)} ${v.toFixed(1).padStart(8)}`),
   ]
   process.stdout.write(`lookup latency (${runs} runs each, slapd with 20,000 users)\n${rows.join('\n')}\n\n`)
   return lookup
@@ -63,19 +71,48 @@ async function proxyReport(): Promise<unknown> {
   return r
 }
 
-async function drillsReport(): Promise<unknown> {
-  const results = await runDrills(owner, Number(option('--lookups') ?? 1000))
-  process.stdout.write('drills\n')
-  for (const r of results) {
-    process.stdout.write(`${r.pass ? 'PASS' : 'FAIL'} ${r.name}: ${r.answered}/${r.lookups} answered, ${r.failed} failed, slowest ${r.slowestSeconds.toFixed(2)} s\n`)
+async function stormReport(): Promise<unknown> {
+  const levels = (option('--concurrency') ?? '1,10,50').split(',').map(Number)
+  const rows = await benchStorm(owner, lookups, levels)
+  process.stdout.write(`login storm: ${lookups} lookups of existing users, efs-home-map vs the reference shell map (slapd with 20,000 users)\n`)
+  for (const r of rows) {
+    for (const [name, f] of [['map', r.map], ['reference', r.reference]] as const) {
+      process.stdout.write(
+        `concurrency ${String(r.concurrency).padStart(2)} ${name.padEnd(9)} ${f.wallSeconds.toFixed(1).padStart(6)} s wall, ${f.failed} failed, ` +
+          `median ${(f.medianSeconds * 1000).toFixed(0)} ms, slowest ${(f.slowestSeconds * 1000).toFixed(0)} ms, ` +
+          `LDAP per lookup: ${f.connectionsPerLookup.toFixed(2)} connections, ${f.operationsPerLookup.toFixed(2)} operations\n`,
+      )
+    }
+    process.stdout.write(`concurrency ${String(r.concurrency).padStart(2)} ratio map / reference wall time ${r.ratio.toFixed(2)}\n`)
   }
+  process.stdout.write('\n')
   for (const fn of cleanups.splice(0).reverse()) await fn()
+  return rows
+}
+
+async function drillsReport(): Promise<unknown> {
+  const results: DrillResult[] = []
+  const report = async (work: () => Promise<DrillResult[]>) => {
+    for (const r of await work()) {
+      results.push(r)
+      const figures = Object.entries(r.figures).map(([k, v]) => `${k} ${v}`).join(', ')
+      process.stdout.write(`${r.pass ? 'PASS' : 'FAIL'} ${r.name}: ${figures}\n`)
+    }
+    for (const fn of cleanups.splice(0).reverse()) await fn()
+  }
+  process.stdout.write('drills\n')
+  await report(() => runDrills(owner, lookups))
+  await report(async () => [await killDuringTransfer(owner, Number(option('--gib') ?? 2), Number(option('--kill-every') ?? 3))])
+  await report(() => loginsOnOneFileSystem(owner, Number(option('--growth-lookups') ?? 10000)))
+  process.stdout.write('\n')
   return results
 }
 
 try {
-  const report: Record<string, unknown> = { date: new Date().toISOString() }
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+  const report: Record<string, unknown> = { date: new Date().toISOString(), commit, node: process.version, options: args }
   if (only === undefined || only === 'drills') report.drills = await drillsReport()
+  if (only === undefined || only === 'storm') report.storm = await stormReport()
   if (only === undefined || only === 'proxy') report.proxy = await proxyReport()
   if (only === undefined || only === 'lookup') report.lookup = await lookupReport()
   if (only === undefined || only === 'map-gen') report.mapGen = await mapGenReport()

@@ -9,7 +9,9 @@ import type { Output } from '../output.js'
 function describe(step: Step): string {
   switch (step.step) {
     case 'directory': {
-      const tried = step.attempts.map((a) => `${a.uri} ${a.ok ? 'answered' : `failed (${a.error ?? 'error'})`} in ${a.ms} ms`)
+      const tried = step.attempts.map(
+        (a) => `${a.uri}${a.demoted === true ? ' (tried last: failed recently)' : ''} ${a.ok ? 'answered' : `failed (${a.error ?? 'error'})`} in ${a.ms} ms`,
+      )
       return `directory       ${tried.join('; ') || 'no server tried'}`
     }
     case 'cache':
