@@ -93,6 +93,22 @@ t.test('SIGKILL in the middle of a transfer: the proxy comes back on its own, on
   t.same(proxyProcesses(rig), { run: 1, supervise: 1 }, 'no proxy process leaked')
 })
 
+t.test('a proxy that keeps dying as it starts is restarted with a doubling pause', async (t) => {
+  const rig = await startRig(t)
+  // A file system the config does not know: each proxy exits at once.
+  const supervisor = spawnOwned(t, rig.ns.exec[0]!, [...rig.ns.exec.slice(1), 'env', '-u', 'NODE_OPTIONS', `EFS_HOME_CONFIG=${rig.config}`, process.execPath, EFS_HOME_BIN, 'proxy', 'supervise', '--fs', 'fs-0badf00d'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let log = ''
+  supervisor.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
+  const pauses = await waitFor('four restarts', () => {
+    const found = [...log.matchAll(/proxy exited \(status 1\); starting it again in (\d+) ms/g)].map((m) => Number(m[1]))
+    return found.length >= 4 ? found.slice(0, 4) : undefined
+  })
+  t.same(pauses, [250, 500, 1000, 2000])
+  t.match(log, /fs-0badf00d/, 'the proxy said why it exited')
+})
+
 t.test('stale state: a dead PID, a recycled PID', async (t) => {
   const rig = await startRig(t)
   const port = Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim())

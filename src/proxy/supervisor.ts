@@ -12,9 +12,11 @@ export interface SupervisorOptions {
   readonly log: (line: string) => void
 }
 
+// A proxy that ran a while and then died comes back at once (NFS waits on
+// it); only one that keeps dying soon after starting backs off, doubling.
 const FIRST_BACKOFF_MS = 250
 const MAX_BACKOFF_MS = 5000
-const STEADY_MS = 60_000
+const STEADY_MS = 2000
 
 export async function supervise(options: SupervisorOptions): Promise<void> {
   let stopping = false
@@ -25,7 +27,7 @@ export async function supervise(options: SupervisorOptions): Promise<void> {
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  let backoff = FIRST_BACKOFF_MS
+  let quickDeaths = 0
   while (!stopping) {
     const started = Date.now()
     child = spawn(options.command, [...options.args], {
@@ -35,7 +37,8 @@ export async function supervise(options: SupervisorOptions): Promise<void> {
     })
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child?.once('exit', (c, s) => resolve([c, s])))
     if (stopping) break
-    backoff = Date.now() - started > STEADY_MS ? FIRST_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS)
+    quickDeaths = Date.now() - started > STEADY_MS ? 0 : quickDeaths + 1
+    const backoff = Math.min(FIRST_BACKOFF_MS * 2 ** Math.max(0, quickDeaths - 1), MAX_BACKOFF_MS)
     options.log(`proxy exited (${signal ?? `status ${code}`}); starting it again in ${backoff} ms`)
     await sleep(backoff)
   }

@@ -18,7 +18,10 @@ import type { DrillResult } from './drills.js'
 import { storm } from './storm.js'
 
 const FILE_MB = 64
+// A read that fails is tried again after a pause, as an NFS client retries
+// (timeo): long enough in all for the supervisor to bring the proxy back.
 const MAX_ATTEMPTS = 30
+const RETRY_PAUSE_MS = 250
 
 /** sha256 of what `nfs-cat` reads through the proxy, or undefined when the read fails. */
 function readThrough(rig: Rig, port: number, path: string): Promise<string | undefined> {
@@ -74,6 +77,7 @@ export async function killDuringTransfer(owner: Owner, gib: number, killEverySec
         // A read that "succeeded" with other bytes would be corruption, not a retry.
         if (sha256 !== undefined) wrong++
         retries++
+        await sleep(RETRY_PAUSE_MS)
       }
       if (attempt === MAX_ATTEMPTS) unreadable++
     }
