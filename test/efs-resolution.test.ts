@@ -44,7 +44,7 @@ const users = [
 await startSlapd(t, users, { netns: ns, host: '127.0.0.1' })
 const hosts = join(dir, 'hosts')
 writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.5 ${FS.byDns}.efs.us-east-1.amazonaws.com\n127.0.0.2 use1-az2.fs-0ddd4444.efs.us-east-1.amazonaws.com\n127.0.0.3 mt.example.edu\n`)
-const base = `[ldap]\nuri = ldap://127.0.0.1:389\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ndeadline = 6\ncache_file = ${dir}/cache.json\n[efs]\ntls = false\n`
+const base = `[ldap]\nuri = ldap://127.0.0.1:389\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ndeadline = 6\ncache_file = ${dir}/cache.json\n# Each scenario has its own environment (AWS endpoints, metadata): no agent, which keeps its first.\nagent = false\n[efs]\ntls = false\n`
 const { file: config } = writeConfig(
   t,
   `${base}[server "us-east-1a.${FS.byApi}.efs.us-east-1.amazonaws.com"]\naz = us-east-1b\n[server "fs-0ddd4444"]\ncrossaccount = true\n[server "fs-0eee5555"]\nmount_target_ip = mt.example.edu\n`,
@@ -163,7 +163,7 @@ t.test('names efs-utils refuses, and the fallback switched off', async (t) => {
 t.test('efs-home doctor: one line per check, what to fix, exit 1 if any fails', async (t) => {
   const { file } = writeConfig(
     t,
-    `[ldap]\nuri = ldap://127.0.0.1:389 ldap://127.0.0.1:1\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ncache_file = ${dir}/cache2.json\n` +
+    `[ldap]\nuri = ldap://127.0.0.1:389 ldap://127.0.0.1:1\nbase = ou=People,dc=example,dc=edu\ntimeout = 1\n[home]\ncache_file = ${dir}/cache2.json\nagent = false\n` +
       `[efs]\ntls = false\n[firewall]\nbackend = nft\n[server "${FS.byDns}"]\n[server "${FS.byApi}"]\n`,
   )
   const scenario = { efs: twoZones(), imds: { azId: 'use1-az2' } }

@@ -4,12 +4,13 @@
 import { type Output, stdOutput } from './output.js'
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
-  // The proxy and its supervisor run for months and are started during a
-  // login: in the exact forms the lookups, the supervisor and the systemd
-  // unit use, they skip loading yargs (some 20 MB and 200 ms).
+  // The proxy, its supervisor and the lookup agent run for months and are
+  // started during a login: in the exact forms the lookups, the supervisor
+  // and the systemd unit use, they skip loading yargs (some 20 MB and 200 ms).
   if (argv.length === 4 && argv[0] === 'proxy' && (argv[1] === 'run' || argv[1] === 'supervise') && argv[2] === '--fs') {
     return (await import('./commands/proxy.js')).proxyCommand(argv[1], argv[3], false, out)
   }
+  if (argv.length === 2 && argv[0] === 'agent' && argv[1] === 'run') return (await import('./commands/agent.js')).agentCommand('run', false, out)
   const { default: yargs } = await import('yargs')
   let code = 0
   const run = (work: () => Promise<number>) => async () => {
@@ -40,6 +41,12 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
         .positional('fs', { type: 'string', describe: 'file system id (fs-...); --fs ID works too' })
         .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
       async (args) => run(async () => (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, args.json, out))(),
+    )
+    .command('agent <action>', 'the resident lookup agent that answers efs-home-map (run, status, stop)', (y) =>
+      y
+        .positional('action', { choices: ['run', 'status', 'stop'] as const, demandOption: true, describe: 'run: the agent in the foreground (lookups start it themselves); status; stop' })
+        .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
+      async (args) => run(async () => (await import('./commands/agent.js')).agentCommand(args.action, args.json, out))(),
     )
     .command('firewall <action>', 'iptables rules that keep non-root processes away from EFS (render, apply, check, remove)', (y) =>
       y

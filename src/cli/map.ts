@@ -4,11 +4,45 @@
 //
 // Contract: one map entry on stdout and exit 0; or nothing on stdout, one
 // line on stderr (automount logs it) and exit 1.
+//
+// With [home] agent (the default) the resident agent answers, and this
+// process loads almost nothing; when no agent can answer, the lookup is
+// done here, with the same code, and an agent is started for the next one.
 
-import { loadConfig } from '../config/load.js'
+import { resolve } from 'node:path'
+import { askAgent, type MapSettings, readMapSettings } from '../agent/client.js'
+import { configFilePath } from '../config/ini-file.js'
 import { oneLine } from '../errors.js'
-import { lookupHome } from '../lookup/lookup.js'
+import { Deadline } from '../util/deadline.js'
 import { type Output, stdOutput } from './output.js'
+
+// What a lookup keeps for doing the work itself, should the agent fail it.
+const RESERVE_MS = 2000
+// The agent must answer a little before the map stops waiting.
+const MARGIN_MS = 200
+
+type Outcome = { readonly code: 0; readonly text: string } | { readonly code: 1; readonly error: string }
+
+/** The agent's answer, or undefined when the lookup must be done here. */
+async function viaAgent(file: string, key: string, settings: MapSettings, deadline: Deadline): Promise<Outcome | undefined> {
+  const waitMs = deadline.remainingMs() - Math.min(RESERVE_MS, deadline.remainingMs() / 2)
+  const asked = await askAgent(settings.agent_socket, { kind: 'lookup', config: file, key, deadlineMs: Math.max(1, waitMs - MARGIN_MS) }, waitMs)
+  if (asked.kind === 'answer') {
+    if (asked.answer.ok) return { code: 0, text: asked.answer.text }
+    if (asked.answer.declined !== true) return { code: 1, error: asked.answer.error }
+    return undefined
+  }
+  const { retireAgent, startAgent } = await import('../agent/start.js')
+  if (asked.kind === 'unresponsive') retireAgent(settings.agent_socket)
+  startAgent(file, settings.agent_socket)
+  return undefined
+}
+
+async function inProcess(key: string, deadline: Deadline | undefined): Promise<Outcome> {
+  const [{ loadConfig }, { lookupHome }] = await Promise.all([import('../config/load.js'), import('../lookup/lookup.js')])
+  const result = await lookupHome(loadConfig(), key, deadline === undefined ? {} : { deadline })
+  return { code: 0, text: result.text }
+}
 
 export async function main(argv: readonly string[], io: Output = stdOutput): Promise<number> {
   // No options at all: whatever automount passes is a key, and a key such as
@@ -17,12 +51,26 @@ export async function main(argv: readonly string[], io: Output = stdOutput): Pro
     io.err('usage: efs-home-map KEY (the autofs program map for /home; see efs-home lookup for a readable trace)')
     return 2
   }
+  const key = argv[0]
+  let outcome: Outcome | undefined
+  let deadline: Deadline | undefined
   try {
-    const result = await lookupHome(loadConfig(), argv[0])
-    io.out(result.text)
-    return 0
+    const file = resolve(configFilePath())
+    let settings: MapSettings | undefined
+    try {
+      settings = readMapSettings(file)
+    } catch {
+      // A config that cannot be read is reported by the full load below, in its own words.
+    }
+    if (settings !== undefined) {
+      deadline = new Deadline(settings.deadline)
+      if (settings.agent) outcome = await viaAgent(file, key, settings, deadline)
+    }
+    outcome ??= await inProcess(key, deadline)
   } catch (err) {
-    io.err(`efs-home-map: ${oneLine(err)}`)
-    return 1
+    outcome = { code: 1, error: oneLine(err) }
   }
+  if (outcome.code === 0) io.out(outcome.text)
+  else io.err(`efs-home-map: ${outcome.error}`)
+  return outcome.code
 }

@@ -5,25 +5,9 @@
 import { buildFilter, parseFilter } from '../directory/filter.js'
 import { type Cidr, parseCidr } from '../firewall/addresses.js'
 import { parseMountOptions, type MountOption } from '../mount/options.js'
+import { MAP_OPTIONS } from './map-options.js'
+import { option, optional, required, type Values } from './option.js'
 import * as v from './values.js'
-
-export interface Option<T> {
-  readonly parse: v.Parser<T>
-  /** Raw default text, parsed like a configured value; undefined: no default. */
-  readonly default: string | undefined
-  readonly required: boolean
-  readonly description: string
-}
-
-function option<T>(parse: v.Parser<T>, def: string, description: string): Option<T> {
-  return { parse, default: def, required: false, description }
-}
-function optional<T>(parse: v.Parser<T>, description: string): Option<T | undefined> {
-  return { parse, default: undefined, required: false, description }
-}
-function required<T>(parse: v.Parser<T>, description: string): Option<T> {
-  return { parse, default: undefined, required: true, description }
-}
 
 /** A parser from a function that throws its own error type. */
 function checked<T>(parse: (raw: string) => T): v.Parser<T> {
@@ -82,10 +66,10 @@ export const OPTIONS = {
   },
   home: {
     import_root: option(v.safePath, '/import', 'Locations look like <import_root>/<server>/<export>/<user>.'),
-    deadline: option(v.seconds, '10', 'Budget for a whole lookup, in seconds; automount never times a program map out.'),
     cache_file: option(v.absolutePath, '/var/cache/efs-home/homes.json', 'Last-known-good user to location cache, used only when no LDAP server answers.'),
     cache_max_age: option(v.seconds, '7d', 'Cache entries older than this are not used.'),
     cache_update: option(v.bool, 'true', 'A successful lookup records its answer in the cache (best effort).'),
+    ...MAP_OPTIONS,
   },
   efs: {
     region: option(v.region, 'us-east-1', 'AWS region of the file systems, for names built from a file system id.'),
@@ -131,8 +115,6 @@ export const SERVER_OPTIONS = {
   options: optional(mountOptions, 'Overrides [efs] options or [nfs] options.'),
   export_prefix: optional(exportPrefix, 'Overrides [nfs] export_prefix.'),
 } as const
-
-type Values<S> = { -readonly [K in keyof S]: S[K] extends Option<infer T> ? T : never }
 
 export type SectionName = keyof typeof OPTIONS
 export type LdapSettings = Values<typeof OPTIONS.ldap>

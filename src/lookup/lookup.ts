@@ -31,6 +31,8 @@ export interface LookupOptions {
   readonly observe?: (step: Step) => void
   /** Seconds since the epoch; for cache ages. */
   readonly now?: number
+  /** Default: [home] deadline from now. */
+  readonly deadline?: Deadline
 }
 
 export interface LookupResult {
@@ -90,7 +92,7 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   const observe = options.observe ?? (() => undefined)
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const key = checkKey(rawKey)
-  const deadline = new Deadline(config.home.deadline)
+  const deadline = options.deadline ?? new Deadline(config.home.deadline)
   const { raw, source } = await locate(config, key, now, deadline, observe)
   const location = parseLocation(raw, config.home.import_root)
   observe({ step: 'location', location })

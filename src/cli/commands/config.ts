@@ -1,7 +1,9 @@
 // efs-home config check | options
 
-import { configFilePath, loadConfig } from '../../config/load.js'
-import { type Option, OPTIONS, SERVER_OPTIONS } from '../../config/options.js'
+import { configFilePath } from '../../config/ini-file.js'
+import { loadConfig } from '../../config/load.js'
+import type { Option } from '../../config/option.js'
+import { OPTIONS, SERVER_OPTIONS } from '../../config/options.js'
 import { oneLine } from '../../errors.js'
 import type { Output } from '../output.js'
 
