@@ -1,10 +1,11 @@
 // efs-home-map as automount runs it: the built program in its own process.
 
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from './fixtures/config.js'
 import { MAP_BIN, mapEnv, ROOT, runNode } from './fixtures/run.js'
+import { waitFor } from './fixtures/processes.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
 
@@ -14,33 +15,40 @@ const slapd = await startSlapd(t, [
   { uid: 'bob', home: '/import/kamen/2/bob' },
   { uid: 'mallory', home: '/import/kamen/2/../../../etc' },
 ])
-const { file } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
+const { file, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
+const { file: noAgent } = writeConfig(t, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
 
-t.test('a known user: one entry line on stdout, nothing on stderr, exit 0', async (t) => {
-  const alice = await runNode(MAP_BIN, ['alice'], mapEnv(file))
-  t.same(alice, { code: 0, stdout: `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice\n`, stderr: '' })
-  const bob = await runNode(MAP_BIN, ['bob'], mapEnv(file))
-  t.same(bob, { code: 0, stdout: '-fstype=nfs,vers=4 kamen:/export/kamen/2/bob\n', stderr: '' })
-})
+// The contract holds whoever answers: the resident agent (the default; the
+// first lookup starts it) or the map process itself.
+await runNode(MAP_BIN, ['bob'], mapEnv(file))
+await waitFor('the agent', () => (existsSync(join(dir, 'agent.sock.pid')) ? true : undefined))
+for (const [how, config] of [['answered by the agent', file], ['answered in-process', noAgent]] as const) {
+  t.test(`${how}: a known user: one entry line on stdout, nothing on stderr, exit 0`, async (t) => {
+    const alice = await runNode(MAP_BIN, ['alice'], mapEnv(config))
+    t.same(alice, { code: 0, stdout: `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice\n`, stderr: '' })
+    const bob = await runNode(MAP_BIN, ['bob'], mapEnv(config))
+    t.same(bob, { code: 0, stdout: '-fstype=nfs,vers=4 kamen:/export/kamen/2/bob\n', stderr: '' })
+  })
 
-t.test('no entry: nothing on stdout, one line on stderr, exit 1', async (t) => {
-  const cases: [string, RegExp][] = [
-    ['nobody', /^efs-home-map: no LDAP entry for 'nobody'\n$/],
-    ['mallory', /^efs-home-map: refused home location "\/import\/kamen\/2\/\.\.\/\.\.\/\.\.\/etc": unsafe path component "\.\."\n$/],
-    ['--help', /^efs-home-map: refused key "--help": not a user name/],
-    ['-o', /^efs-home-map: refused key "-o"/],
-    ['*', /^efs-home-map: refused key "\*"/],
-    ['a\nb', /^efs-home-map: refused key "a\\nb": [^\n]*\n$/],
-  ]
-  const searches = slapd.searches()
-  for (const [key, stderr] of cases) {
-    const r = await runNode(MAP_BIN, [key], mapEnv(file))
-    t.equal(r.code, 1, JSON.stringify(key))
-    t.equal(r.stdout, '', 'nothing automount could mount')
-    t.match(r.stderr, stderr)
-  }
-  t.equal(slapd.searches(), searches + 2, 'only the two plausible names were searched')
-})
+  t.test(`${how}: no entry: nothing on stdout, one line on stderr, exit 1`, async (t) => {
+    const cases: [string, RegExp][] = [
+      ['nobody', /^efs-home-map: no LDAP entry for 'nobody'\n$/],
+      ['mallory', /^efs-home-map: refused home location "\/import\/kamen\/2\/\.\.\/\.\.\/\.\.\/etc": unsafe path component "\.\."\n$/],
+      ['--help', /^efs-home-map: refused key "--help": not a user name/],
+      ['-o', /^efs-home-map: refused key "-o"/],
+      ['*', /^efs-home-map: refused key "\*"/],
+      ['a\nb', /^efs-home-map: refused key "a\\nb": [^\n]*\n$/],
+    ]
+    const searches = slapd.searches()
+    for (const [key, stderr] of cases) {
+      const r = await runNode(MAP_BIN, [key], mapEnv(config))
+      t.equal(r.code, 1, JSON.stringify(key))
+      t.equal(r.stdout, '', 'nothing automount could mount')
+      t.match(r.stderr, stderr)
+    }
+    t.equal(slapd.searches(), searches + 2, 'only the two plausible names were searched')
+  })
+}
 
 t.test('usage errors never print to stdout', async (t) => {
   for (const args of [[], ['alice', 'bob']]) {
@@ -60,12 +68,18 @@ t.test('a broken config is one line naming the file and key', async (t) => {
   t.match(r, { code: 1, stdout: '', stderr: /^efs-home-map: \[ldap\] timeout: 'soon' is not a positive duration.*\n$/ })
 })
 
-t.test('the lookup path loads neither yargs, handlebars nor the AWS SDK', async (t) => {
-  const trace = join(scratchDir(t), 'imports')
-  const r = await runNode(MAP_BIN, ['alice'], mapEnv(file, { EFS_HOME_TRACE_IMPORTS: trace }), ['--import', join(ROOT, 'test/fixtures/trace-imports.mjs')])
-  t.equal(r.code, 0)
-  const loaded = readFileSync(trace, 'utf8')
-  t.match(loaded, /node_modules\/ldapts\//, 'the trace sees imports')
-  t.match(loaded, /node_modules\/ini\//, 'and requires')
-  for (const heavy of ['yargs', 'handlebars', '@aws-sdk']) t.notMatch(loaded, `node_modules/${heavy}/`, `${heavy} not loaded`)
+t.test('what a lookup loads: the agent client only, or the lookup without yargs, handlebars or the AWS SDK', async (t) => {
+  const traced = async (config: string) => {
+    const trace = join(scratchDir(t), 'imports')
+    const r = await runNode(MAP_BIN, ['alice'], mapEnv(config, { EFS_HOME_TRACE_IMPORTS: trace }), ['--import', join(ROOT, 'test/fixtures/trace-imports.mjs')])
+    t.equal(r.code, 0, r.stderr)
+    return readFileSync(trace, 'utf8')
+  }
+  const viaAgent = await traced(file)
+  t.match(viaAgent, /node_modules\/ini\//, 'the trace sees requires')
+  for (const heavy of ['ldapts', 'yargs', 'handlebars', '@aws-sdk']) t.notMatch(viaAgent, `node_modules/${heavy}/`, `answered by the agent: ${heavy} not loaded`)
+  t.notMatch(viaAgent, /dist\/src\/lookup\//, 'nor the lookup itself')
+  const inProcess = await traced(noAgent)
+  t.match(inProcess, /node_modules\/ldapts\//, 'the trace sees imports')
+  for (const heavy of ['yargs', 'handlebars', '@aws-sdk']) t.notMatch(inProcess, `node_modules/${heavy}/`, `in-process: ${heavy} not loaded`)
 })

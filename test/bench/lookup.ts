@@ -4,9 +4,10 @@
 // users. Medians from hyperfine; ratios are what to compare across versions.
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
+import { waitFor } from '../fixtures/processes.js'
 import { MAP_BIN } from '../fixtures/run.js'
 import { type Owner, scratchDir } from '../fixtures/scratch.js'
 import { BASE, startSlapd } from '../fixtures/slapd.js'
@@ -33,21 +34,28 @@ function peakRss(command: string[], env: NodeJS.ProcessEnv): number {
 export async function benchLookup(owner: Owner, runs: number): Promise<LookupBench> {
   const users = Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
   const slapd = await startSlapd(owner, users)
-  const { file } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const { file: noAgent } = writeConfig(owner, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
   const reference = referenceScript()
   // automount's environment, not this shell's: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', EFS_HOME_CONFIG: file, LDAP_URI: slapd.url, LDAP_BASE: BASE }
+  // The in-process variant reads its config from the environment too: through env(1).
+  const inProcess = (key: string) => ['env', `EFS_HOME_CONFIG=${noAgent}`, MAP_BIN, key]
   const commands: Record<string, string[]> = {
     floor: ['node', '-e', '0'],
     map: [MAP_BIN, 'u12345'],
+    'map, no agent': inProcess('u12345'),
     reference: ['bash', reference, 'u12345'],
     'map, missing user': [MAP_BIN, 'nosuchuser'],
+    'map, no agent, missing user': inProcess('nosuchuser'),
     'reference, missing user': ['bash', reference, 'nosuchuser'],
   }
-  // Same answer from both before timing anything.
+  // Same answer from all before timing anything; the first lookup starts the agent.
   const ours = execFileSync(MAP_BIN, ['u12345'], { env, encoding: 'utf8' })
   const theirs = execFileSync('bash', [reference, 'u12345'], { env, encoding: 'utf8' })
-  if (ours !== theirs) throw new Error(`map and reference disagree:\n${ours}${theirs}`)
+  const alone = execFileSync(inProcess('u12345')[0]!, inProcess('u12345').slice(1), { env, encoding: 'utf8' })
+  if (ours !== theirs || alone !== theirs) throw new Error(`map and reference disagree:\n${ours}${alone}${theirs}`)
+  await waitFor('the lookup agent', () => (existsSync(join(dir, 'agent.sock.pid')) ? true : undefined))
 
   const out = join(scratchDir(owner, 'bench'), 'hyperfine.json')
   const names = Object.keys(commands)
@@ -66,8 +74,16 @@ export async function benchLookup(owner: Owner, runs: number): Promise<LookupBen
     ratios: {
       'map / reference': m('map') / m('reference'),
       'map / floor': m('map') / m('floor'),
+      'map, no agent / floor': m('map, no agent') / m('floor'),
+      'map, no agent / reference': m('map, no agent') / m('reference'),
       'map / reference, missing user': m('map, missing user') / m('reference, missing user'),
     },
-    peakRssKb: { map: peakRss(commands.map!, env), reference: peakRss(commands.reference!, env), floor: peakRss(commands.floor!, env) },
+    peakRssKb: {
+      map: peakRss(commands.map!, env),
+      'map, no agent': peakRss(commands['map, no agent']!, env),
+      agent: Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${readFileSync(join(dir, 'agent.sock.pid'), 'utf8').trim()}/status`, 'utf8'))?.[1]),
+      reference: peakRss(commands.reference!, env),
+      floor: peakRss(commands.floor!, env),
+    },
   }
 }

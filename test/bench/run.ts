@@ -76,7 +76,7 @@ async function stormReport(): Promise<unknown> {
   const rows = await benchStorm(owner, lookups, levels)
   process.stdout.write(`login storm: ${lookups} lookups of existing users, efs-home-map vs the reference shell map (slapd with 20,000 users)\n`)
   for (const r of rows) {
-    for (const [name, f] of [['map', r.map], ['reference', r.reference]] as const) {
+    for (const [name, f] of [['map', r.map], ['no agent', r.inProcess], ['reference', r.reference]] as const) {
       process.stdout.write(
         `concurrency ${String(r.concurrency).padStart(2)} ${name.padEnd(9)} ${f.wallSeconds.toFixed(1).padStart(6)} s wall, ${f.failed} failed, ` +
           `median ${(f.medianSeconds * 1000).toFixed(0)} ms, slowest ${(f.slowestSeconds * 1000).toFixed(0)} ms, ` +

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
 import { runCommand } from '../fixtures/processes.js'
-import { MAP_BIN } from '../fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { BASE, type Slapd, startSlapd } from '../fixtures/slapd.js'
 import { referenceScript } from './reference.js'
@@ -52,6 +52,8 @@ export async function storm(
 export interface StormRow {
   readonly concurrency: number
   readonly map: StormResult & LdapCost
+  /** The map with [home] agent = false: every lookup loads everything. */
+  readonly inProcess: StormResult & LdapCost
   readonly reference: StormResult & LdapCost
   /** map wall time / reference wall time. */
   readonly ratio: number
@@ -75,6 +77,7 @@ export async function benchStorm(owner: Owner, lookups: number, levels: readonly
   const users = Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
   const slapd = await startSlapd(owner, users)
   const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  const { file: noAgent } = writeConfig(owner, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', EFS_HOME_CONFIG: file, LDAP_URI: slapd.url, LDAP_BASE: BASE }
   // Distinct users, spread over the directory, the same for both maps.
   const keys = Array.from({ length: lookups }, (_, i) => `u${(i * 7919) % USERS}`)
@@ -82,9 +85,12 @@ export async function benchStorm(owner: Owner, lookups: number, levels: readonly
   for (const concurrency of levels) {
     // The map's own last-known-good cache starts empty at every level.
     await runCommand('rm', ['-f', join(dir, 'cache', 'homes.json')], env)
+    // The first lookup of each level finds no agent and starts one, as after a reboot.
+    await runCommand(EFS_HOME_BIN, ['agent', 'stop'], env)
     const map = await measured(slapd, () => storm([MAP_BIN], env, keys, concurrency), lookups)
+    const inProcess = await measured(slapd, () => storm(['env', `EFS_HOME_CONFIG=${noAgent}`, MAP_BIN], env, keys, concurrency), lookups)
     const reference = await measured(slapd, () => storm(['bash', referenceScript()], env, keys, concurrency), lookups)
-    rows.push({ concurrency, map, reference, ratio: map.wallSeconds / reference.wallSeconds })
+    rows.push({ concurrency, map, inProcess, reference, ratio: map.wallSeconds / reference.wallSeconds })
   }
   return rows
 }

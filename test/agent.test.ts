@@ -1,0 +1,113 @@
+// The resident lookup agent: started by the first lookup, answering the
+// next ones with the same entries and errors as a lookup done in-process,
+// re-reading an edited config, and replaced when it dies or hangs.
+
+import t from 'tap'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { agentsFor } from './fixtures/agents.js'
+import { siteConfig, writeConfig } from './fixtures/config.js'
+import { waitFor } from './fixtures/processes.js'
+import { EFS_HOME_BIN, MAP_BIN, mapEnv, runNode } from './fixtures/run.js'
+import { startSlapd } from './fixtures/slapd.js'
+import { BAD_KEYS } from './fixtures/bad-input.js'
+
+const users = Array.from({ length: 40 }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
+const slapd = await startSlapd(t, [...users, { uid: 'evil', home: '/import/kamen/2/../../etc' }])
+
+/** A config with an agent (`{dir}/agent.sock`), and what it takes to watch that agent. */
+function withAgent(extra = '') {
+  const { file, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}', extra))
+  const socket = join(dir, 'agent.sock')
+  const status = async () => {
+    const r = await runNode(EFS_HOME_BIN, ['agent', 'status', '--json'], mapEnv(file))
+    return JSON.parse(r.stdout) as { up: boolean; pid?: number; answered?: number }
+  }
+  const up = () => waitFor('the agent to answer', async () => ((await status()).up ? status() : undefined))
+  return { file, dir, socket, status, up }
+}
+
+const map = (file: string, key: string) => runNode(MAP_BIN, [key], mapEnv(file))
+
+t.test('the first lookup starts the agent; it answers the next ones exactly as a lookup in-process would', async (t) => {
+  const agent = withAgent()
+  const { file: plain } = writeConfig(t, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
+  t.same((await agent.status()).up, false, 'no agent before the first lookup')
+  t.equal((await map(agent.file, 'u1')).code, 0)
+  const first = await agent.up()
+  t.equal(statSync(agent.socket).mode & 0o777, 0o600, 'the socket is root-only')
+  for (const key of ['u0', 'u3', 'u4', 'nobody', 'evil', ...BAD_KEYS.slice(0, 6)]) {
+    t.same(await map(agent.file, key), await map(plain, key), JSON.stringify(key))
+  }
+  const after = await agent.status()
+  t.equal(after.pid, first.pid, 'one agent answered them all')
+  t.equal(after.answered, 3, 'the three users that have a home')
+  t.same(agentsFor(plain), [], 'agent = false: no agent')
+})
+
+t.test('twenty lookups at once with no agent yet start one agent', async (t) => {
+  const agent = withAgent()
+  const results = await Promise.all(users.slice(0, 20).map((u) => map(agent.file, u.uid)))
+  t.same(results.map((r) => r.code), results.map(() => 0))
+  await agent.up()
+  t.equal(agentsFor(agent.file).length, 1)
+})
+
+t.test('an edited config is used by the next lookup', async (t) => {
+  const agent = withAgent()
+  await map(agent.file, 'u1')
+  await agent.up()
+  t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=4 kamen:/)
+  writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[nfs]\noptions = vers=3\n'))
+  t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=3 kamen:/)
+  writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[ldap]\ntimeout = soon\n'))
+  t.match(await map(agent.file, 'u1'), { code: 1, stdout: '', stderr: /^efs-home-map: \[ldap\] timeout: 'soon' is not a positive duration/ }, 'a broken edit fails like the map itself would')
+})
+
+t.test('a killed agent: the lookup answers itself and a new agent starts', async (t) => {
+  const agent = withAgent()
+  await map(agent.file, 'u1')
+  const { pid } = await agent.up()
+  process.kill(pid!, 'SIGKILL')
+  await waitFor('the agent to die', () => (agentsFor(agent.file).length === 0 ? true : undefined))
+  t.ok(existsSync(agent.socket), "the dead agent's socket is still there")
+  t.match(await map(agent.file, 'u2'), { code: 0, stdout: /nw-syd-efs1:\/1\/u2\n$/ })
+  const next = await agent.up()
+  t.not(next.pid, pid, 'a new agent')
+})
+
+t.test('a hung agent: the lookup still answers within its deadline, and the agent is replaced', async (t) => {
+  const agent = withAgent('[home]\ndeadline = 3\n')
+  await map(agent.file, 'u1')
+  const { pid } = await agent.up()
+  process.kill(pid!, 'SIGSTOP')
+  t.teardown(() => {
+    try {
+      process.kill(pid!, 'SIGKILL')
+    } catch {
+      // already replaced
+    }
+  })
+  t.match(await map(agent.file, 'u5'), { code: 0, stdout: /kamen\/2\/u5\n$/ })
+  await waitFor('the hung agent to be gone', () => (agentsFor(agent.file).includes(pid!) ? undefined : true))
+  t.not((await agent.up()).pid, pid, 'a new agent answers')
+})
+
+t.test('idle, the agent exits and removes its socket; the next lookup starts another', async (t) => {
+  const agent = withAgent('[home]\nagent_idle = 1\n')
+  await map(agent.file, 'u1')
+  await agent.up()
+  await waitFor('the agent to exit', () => (agentsFor(agent.file).length === 0 && !existsSync(agent.socket) ? true : undefined))
+  t.match(readFileSync(`${agent.socket}.log`, 'utf8'), /exiting after \d+ lookups: idle for 1 s/)
+  t.equal((await map(agent.file, 'u1')).code, 0)
+  await agent.up()
+})
+
+t.test("an agent for another config file declines; that config's lookup answers itself", async (t) => {
+  const agent = withAgent()
+  await map(agent.file, 'u1')
+  await agent.up()
+  const { file: other } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${agent.socket}\n[nfs]\noptions = vers=3\n`))
+  t.match(await map(other, 'u1'), { code: 0, stdout: /^-fstype=nfs,vers=3 kamen:/ }, 'its own config, not the agent’s')
+  t.same(agentsFor(other), [], 'and no second agent fights for the socket')
+})
