@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { netnsPids } from '../fixtures/netns.js'
@@ -97,19 +97,29 @@ export async function killDuringTransfer(owner: Owner, gib: number, killEverySec
 
 interface Footprint {
   readonly 'proxy open files': number
+  readonly 'agent open files': number
   readonly 'processes in the namespace': number
   readonly 'state files': number
 }
 
+const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length
+
+/** The lookup agent's PID (the rig's agent socket is in its run directory). */
+function agentPid(rig: Rig): number {
+  return Number(readFileSync(join(rig.dir, 'run', 'lookup.sock.pid'), 'utf8').trim())
+}
+
 function footprint(rig: Rig): Footprint {
   const { pid, supervisorPid } = proxyState(rig)
-  const fds = (p: number) => readdirSync(`/proc/${p}/fd`).length
   return {
     'proxy open files': fds(pid) + fds(supervisorPid),
+    'agent open files': fds(agentPid(rig)),
     'processes in the namespace': netnsPids(rig.ns).length,
     'state files': readdirSync(join(rig.dir, 'run')).length,
   }
 }
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 /** Fifty logins at once for fresh users on one TLS file system, then `lookups` more in a row, watched for leaks. */
 export async function loginsOnOneFileSystem(owner: Owner, lookups: number): Promise<DrillResult[]> {
@@ -127,7 +137,10 @@ export async function loginsOnOneFileSystem(owner: Owner, lookups: number): Prom
       figures: { lookups: 50, answered: fifty.answered, failed: fifty.failed, 'proxy processes': processes.run, supervisors: processes.supervise },
     },
   ]
+  await waitFor('the lookup agent', () => (existsSync(join(rig.dir, 'run', 'lookup.sock.pid')) ? true : undefined))
+  await storm(inNs, env, users.slice(0, 10).map((u) => u.uid), 1)
   const before = footprint(rig)
+  const rssBefore = rssMb(agentPid(rig))
   const keys = Array.from({ length: lookups }, (_, i) => users[i % users.length]!.uid)
   const run = await storm(inNs, env, keys, 1)
   const after = footprint(rig)
@@ -135,7 +148,12 @@ export async function loginsOnOneFileSystem(owner: Owner, lookups: number): Prom
   results.push({
     name: `${lookups} lookups in a row`,
     pass: run.failed === 0 && grew.length === 0,
-    figures: { answered: run.answered, failed: run.failed, ...Object.fromEntries(Object.keys(before).map((k) => [k, `${before[k as keyof Footprint]} -> ${after[k as keyof Footprint]}`])) },
+    figures: {
+      answered: run.answered,
+      failed: run.failed,
+      ...Object.fromEntries(Object.keys(before).map((k) => [k, `${before[k as keyof Footprint]} -> ${after[k as keyof Footprint]}`])),
+      'agent RSS': `${rssBefore.toFixed(0)} -> ${rssMb(agentPid(rig)).toFixed(0)} MB`,
+    },
   })
   return results
 }
