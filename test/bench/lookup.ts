@@ -1,7 +1,7 @@
 // Lookup latency: efs-home-map against the shell program map a site would
 // write (shared/reference/autofs_home.sh) and against `node -e 0`, the
 // runtime's own floor — side by side in one run, on one slapd with 20,000
-// users. Medians from hyperfine; ratios are what to compare across versions.
+// users. Medians of interleaved runs; ratios are what to compare across versions.
 
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
 import { waitFor } from '../fixtures/processes.js'
 import { MAP_BIN } from '../fixtures/run.js'
-import { type Owner, scratchDir } from '../fixtures/scratch.js'
+import type { Owner } from '../fixtures/scratch.js'
 import { BASE, startSlapd } from '../fixtures/slapd.js'
 import { referenceScript } from './reference.js'
 
@@ -30,6 +30,25 @@ function peakRss(command: string[], env: NodeJS.ProcessEnv): number {
   }
   return peak
 }
+
+/**
+ * Median wall time of each command, the commands taking turns run after run:
+ * this machine's slow spells then hit every command alike, where timing one
+ * command's runs back to back (as hyperfine does) lets them land on one.
+ */
+function interleaved(commands: Record<string, string[]>, runs: number, env: NodeJS.ProcessEnv): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((n) => [n, []]))
+  for (let run = -WARMUP_RUNS; run < runs; run++) {
+    for (const [name, argv] of Object.entries(commands)) {
+      const started = process.hrtime.bigint()
+      spawnSync(argv[0]!, argv.slice(1), { env, stdio: 'ignore' })
+      if (run >= 0) times[name]!.push(Number(process.hrtime.bigint() - started) / 1e6)
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, ms]) => [name, ms.sort((a, b) => a - b)[ms.length >> 1] ?? NaN]))
+}
+
+const WARMUP_RUNS = 5
 
 export async function benchLookup(owner: Owner, runs: number): Promise<LookupBench> {
   const users = Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
@@ -57,15 +76,7 @@ export async function benchLookup(owner: Owner, runs: number): Promise<LookupBen
   if (ours !== theirs || alone !== theirs) throw new Error(`map and reference disagree:\n${ours}${alone}${theirs}`)
   await waitFor('the lookup agent', () => (existsSync(join(dir, 'agent.sock.pid')) ? true : undefined))
 
-  const out = join(scratchDir(owner, 'bench'), 'hyperfine.json')
-  const names = Object.keys(commands)
-  execFileSync(
-    'hyperfine',
-    ['-N', '-i', '--style', 'none', '--warmup', '5', '--runs', String(runs), '--export-json', out, ...names.flatMap((n) => ['-n', n, commands[n]!.join(' ')])],
-    { env, stdio: 'ignore' },
-  )
-  const results = (JSON.parse(readFileSync(out, 'utf8')) as { results: { command: string; median: number }[] }).results
-  const medianMs = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]))
+  const medianMs = interleaved(commands, runs, env)
   const m = (name: string) => medianMs[name] ?? NaN
 
   return {
