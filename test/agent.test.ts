@@ -53,6 +53,24 @@ t.test('twenty lookups at once with no agent yet start one agent', async (t) => 
   t.equal(agentsFor(agent.file).length, 1)
 })
 
+t.test('the agent keeps its LDAP connection between lookups, and fails over when that server dies', async (t) => {
+  const a = await startSlapd(t, users)
+  const b = await startSlapd(t, users)
+  const { file, dir } = writeConfig(t, siteConfig([a.url, b.url], '{dir}'))
+  await map(file, 'u1')
+  await waitFor('the agent', () => (existsSync(join(dir, 'agent.sock.pid')) ? true : undefined))
+  await map(file, 'u2')
+  const before = a.traffic()
+  for (const key of ['u3', 'u4', 'u5', 'nobody']) await map(file, key)
+  // slapd writes its log a moment after it answers.
+  const after = await waitFor('four operations in the log', () => (a.traffic().operations >= before.operations + 4 ? a.traffic() : undefined))
+  t.same(after, { connections: before.connections, operations: before.operations + 4 }, 'four lookups: four searches on the kept connection')
+  const bBefore = b.traffic().connections
+  await a.kill()
+  t.match(await map(file, 'u7'), { code: 0, stdout: /kamen\/2\/u7\n$/ }, 'the second server answers')
+  t.equal(await waitFor('the connection in the log', () => b.traffic().connections - bBefore || undefined), 1, 'on a connection of its own')
+})
+
 t.test('an edited config is used by the next lookup', async (t) => {
   const agent = withAgent()
   await map(agent.file, 'u1')

@@ -13,6 +13,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { type Config, loadConfig } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
+import { ConnectionPool } from '../directory/servers.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { Deadline } from '../util/deadline.js'
@@ -49,6 +50,8 @@ async function listenOnce(server: Server, socketPath: string): Promise<void> {
 export async function runAgent(configFile: string, log: (line: string) => void): Promise<number> {
   const file = resolve(configFile)
   let config: Config = loadConfig(file)
+  // Connections to the directory, kept between lookups; new ones when the config changes.
+  let pool = new ConnectionPool()
   let version = configText(file)
   if (!config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
   const socketPath = config.home.agent_socket
@@ -64,6 +67,8 @@ export async function runAgent(configFile: string, log: (line: string) => void):
     if (now !== version) {
       config = loadConfig(file)
       version = now
+      pool.close()
+      pool = new ConnectionPool()
       log(`re-read ${file}`)
       if (!config.home.agent || config.home.agent_socket !== socketPath) retiring = true
     }
@@ -75,7 +80,7 @@ export async function runAgent(configFile: string, log: (line: string) => void):
     try {
       const current = currentConfig()
       const deadline = new Deadline(Math.min(request.deadlineMs / 1000, current.home.deadline))
-      const result = await lookupHome(current, request.key, { deadline })
+      const result = await lookupHome(current, request.key, { deadline, pool })
       answered += 1
       return { ok: true, text: result.text }
     } catch (err) {
@@ -92,6 +97,7 @@ export async function runAgent(configFile: string, log: (line: string) => void):
     stopping = true
     clearTimeout(idle)
     await new Promise<void>((done) => server.close(() => done()))
+    pool.close()
     // Only what is still ours: a successor may already own the socket.
     if (readPid(files.pid) === process.pid) {
       rmSync(socketPath, { force: true })

@@ -6,8 +6,7 @@ import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import type { Deadline } from '../util/deadline.js'
 import { buildFilter } from './filter.js'
-import type { ServerHealth } from './server-health.js'
-import { type Answered, onFirstServer } from './servers.js'
+import { type Answered, type FailoverOptions, onFirstServer } from './servers.js'
 
 function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
   const name = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase())
@@ -17,7 +16,7 @@ function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
 }
 
 /** The location, or NOT_FOUND / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
-export async function findHome(settings: LdapSettings, key: string, deadline: Deadline, health?: ServerHealth): Promise<Answered<string>> {
+export async function findHome(settings: LdapSettings, key: string, deadline: Deadline, failover: Omit<FailoverOptions, 'perServerMs'> = {}): Promise<Answered<string>> {
   const filter = buildFilter(settings.filter, key)
   const search = async (client: Client): Promise<string> => {
     // Two are enough to tell "exactly one" from "more than one".
@@ -37,5 +36,5 @@ export async function findHome(settings: LdapSettings, key: string, deadline: De
     }
     return values[0] ?? ''
   }
-  return onFirstServer(settings, deadline, search, health === undefined ? {} : { health })
+  return onFirstServer(settings, deadline, search, failover)
 }

@@ -8,7 +8,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { Client, ResultCodeError } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError, oneLine } from '../errors.js'
-import { type Deadline, withTimeout } from '../util/deadline.js'
+import { type Deadline, TimeoutError, withTimeout } from '../util/deadline.js'
 import { readConfigured } from '../util/read-configured.js'
 import type { ServerHealth } from './server-health.js'
 
@@ -56,33 +56,102 @@ interface Secrets {
   readonly ca: Buffer | undefined
 }
 
-async function attempt<T>(
-  settings: LdapSettings,
-  url: URL,
-  secrets: Secrets,
-  ms: number,
-  operation: (client: Client) => Promise<T>,
-): Promise<T> {
+/** A client for `url`, connected (StartTLS) and bound as configured. */
+async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, operationMs: number): Promise<Client> {
   const secure = url.protocol === 'ldaps:'
   const tls = secure || settings.starttls ? tlsOptions(secrets.ca, url.hostname) : undefined
-  // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
-  // the attempt as a whole gets `ms`.
-  const operationMs = Math.min(ms, settings.timeout * 1000)
   const client = new Client({
     url: `${url.protocol}//${url.host}`,
     connectTimeout: operationMs,
     timeout: operationMs,
     ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
   })
-  const work = async (): Promise<T> => {
+  try {
     if (!secure && tls !== undefined) await client.startTLS(tls)
     if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, secrets.password ?? '')
-    return operation(client)
-  }
-  try {
-    return await withTimeout(work(), ms, 'server', () => void client.unbind().catch(() => undefined))
-  } finally {
+    return client
+  } catch (err) {
     await client.unbind().catch(() => undefined)
+    throw err
+  }
+}
+
+/**
+ * Connections a long-lived process (the lookup agent) keeps open between
+ * lookups, one per server: a login then costs the directory one search, not
+ * a connection, a search and an unbind. A connection that fails in any way
+ * is dropped; the next use opens a fresh one.
+ */
+export class ConnectionPool {
+  private readonly open = new Map<string, Promise<Client>>()
+
+  has(url: URL): boolean {
+    return this.open.has(url.href)
+  }
+
+  /** The kept connection to `url`, or a new one from `connect`. */
+  async get(url: URL, connect: () => Promise<Client>): Promise<Client> {
+    const kept = this.open.get(url.href)
+    if (kept !== undefined) {
+      const client = await kept.catch(() => undefined)
+      // ldapts reconnects a closed client by itself, but without the bind: never reuse one that lost its connection.
+      if (client?.isConnected === true) return client
+      if (this.open.get(url.href) === kept) this.drop(url)
+      const current = this.open.get(url.href)
+      if (current !== undefined) return current
+    }
+    const fresh = connect()
+    this.open.set(url.href, fresh)
+    fresh.catch(() => {
+      if (this.open.get(url.href) === fresh) this.open.delete(url.href)
+    })
+    return fresh
+  }
+
+  drop(url: URL): void {
+    const client = this.open.get(url.href)
+    this.open.delete(url.href)
+    void client?.then((c) => c.unbind()).catch(() => undefined)
+  }
+
+  close(): void {
+    for (const href of [...this.open.keys()]) this.drop(new URL(href))
+  }
+}
+
+async function attempt<T>(
+  settings: LdapSettings,
+  url: URL,
+  secrets: Secrets,
+  ms: number,
+  operation: (client: Client) => Promise<T>,
+  pool: ConnectionPool | undefined,
+): Promise<T> {
+  // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
+  // the attempt as a whole gets `ms`.
+  const operationMs = Math.min(ms, settings.timeout * 1000)
+  if (pool === undefined) {
+    let client: Client | undefined
+    const work = async (): Promise<T> => operation((client = await openClient(settings, url, secrets, operationMs)))
+    try {
+      return await withTimeout(work(), ms, 'server', () => void client?.unbind().catch(() => undefined))
+    } finally {
+      await client?.unbind().catch(() => undefined)
+    }
+  }
+  const started = Date.now()
+  // A kept connection the server has since closed fails once; a fresh one is then tried within the same budget.
+  for (let tries = pool.has(url) ? 2 : 1; ; tries--) {
+    const left = ms - (Date.now() - started)
+    try {
+      const work = async (): Promise<T> => operation(await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000)))
+      return await withTimeout(work(), left, 'server', () => pool.drop(url))
+    } catch (err) {
+      // An answer such as "no such user" is the server working: keep the connection.
+      if (err instanceof EfsHomeError) throw err
+      pool.drop(url)
+      if (tries <= 1 || err instanceof TimeoutError) throw err
+    }
   }
 }
 
@@ -91,6 +160,8 @@ export interface FailoverOptions {
   readonly perServerMs?: number
   /** Servers that failed recently are tried last, and what this call learns is recorded. */
   readonly health?: ServerHealth
+  /** Connections to keep for the next call (a long-lived process); default: one per attempt, closed after it. */
+  readonly pool?: ConnectionPool
 }
 
 /**
@@ -102,7 +173,7 @@ export async function onFirstServer<T>(
   settings: LdapSettings,
   deadline: Deadline,
   operation: (client: Client) => Promise<T>,
-  { perServerMs = settings.timeout * 1000, health }: FailoverOptions = {},
+  { perServerMs = settings.timeout * 1000, health, pool }: FailoverOptions = {},
 ): Promise<Answered<T>> {
   const secrets: Secrets = {
     password:
@@ -122,7 +193,7 @@ export async function onFirstServer<T>(
       const started = Date.now()
       const tried = { uri: url.href, ...(health?.isDemoted(url) === true ? { demoted: true } : {}) }
       try {
-        const value = await attempt(settings, url, secrets, ms, operation)
+        const value = await attempt(settings, url, secrets, ms, operation, pool)
         attempts.push({ ...tried, ok: true, ms: Date.now() - started })
         return { uri: url.href, value, attempts }
       } catch (err) {

@@ -7,7 +7,7 @@ import { readHomesCache, recordInHomesCache } from '../cache/homes-cache.js'
 import type { Config } from '../config/load.js'
 import { findHome } from '../directory/find-home.js'
 import { healthFile, serverHealth } from '../directory/server-health.js'
-import { type Attempt, DirectoryUnavailableError } from '../directory/servers.js'
+import { type Attempt, type ConnectionPool, DirectoryUnavailableError } from '../directory/servers.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Location, parseLocation } from '../location/location.js'
 import { type HostSource, resolveEfsHost } from '../efs/host.js'
@@ -33,6 +33,8 @@ export interface LookupOptions {
   readonly now?: number
   /** Default: [home] deadline from now. */
   readonly deadline?: Deadline
+  /** LDAP connections kept between lookups (the agent's); default: one connection per lookup. */
+  readonly pool?: ConnectionPool
 }
 
 export interface LookupResult {
@@ -45,9 +47,17 @@ export interface LookupResult {
   readonly text: string
 }
 
-async function locate(config: Config, key: string, now: number, deadline: Deadline, observe: (s: Step) => void): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
+async function locate(
+  config: Config,
+  key: string,
+  now: number,
+  deadline: Deadline,
+  pool: ConnectionPool | undefined,
+  observe: (s: Step) => void,
+): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
   try {
-    const answer = await findHome(config.ldap, key, deadline, serverHealth(healthFile(config), config.ldap.uri, config.ldap.retry_failed_after))
+    const health = serverHealth(healthFile(config), config.ldap.uri, config.ldap.retry_failed_after)
+    const answer = await findHome(config.ldap, key, deadline, { health, pool })
     observe({ step: 'directory', uri: answer.uri, attempts: answer.attempts })
     return { raw: answer.value, source: 'ldap' }
   } catch (err) {
@@ -93,7 +103,7 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const key = checkKey(rawKey)
   const deadline = options.deadline ?? new Deadline(config.home.deadline)
-  const { raw, source } = await locate(config, key, now, deadline, observe)
+  const { raw, source } = await locate(config, key, now, deadline, options.pool, observe)
   const location = parseLocation(raw, config.home.import_root)
   observe({ step: 'location', location })
   let server = classifyServer(config, location.server)
