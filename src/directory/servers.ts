@@ -56,14 +56,14 @@ interface Secrets {
   readonly ca: Buffer | undefined
 }
 
-/** A client for `url`, connected (StartTLS) and bound as configured. */
-async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, operationMs: number): Promise<Client> {
+/** A client for `url`, connected (StartTLS) and bound as configured; `timeout` 0: no per-operation limit. */
+async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, connectMs: number, timeout: number): Promise<Client> {
   const secure = url.protocol === 'ldaps:'
   const tls = secure || settings.starttls ? tlsOptions(secrets.ca, url.hostname) : undefined
   const client = new Client({
     url: `${url.protocol}//${url.host}`,
-    connectTimeout: operationMs,
-    timeout: operationMs,
+    connectTimeout: connectMs,
+    timeout,
     ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
   })
   try {
@@ -78,16 +78,11 @@ async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, op
 
 /**
  * Connections a long-lived process (the lookup agent) keeps open between
- * lookups, one per server: a login then costs the directory one search, not
- * a connection, a search and an unbind. A connection that fails in any way
- * is dropped; the next use opens a fresh one.
+ * lookups, one per server, shared by the lookups in flight: a login then
+ * costs the directory one search, not a connection, a search and an unbind.
  */
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Client>>()
-
-  has(url: URL): boolean {
-    return this.open.has(url.href)
-  }
 
   /** The kept connection to `url`, or a new one from `connect`. */
   async get(url: URL, connect: () => Promise<Client>): Promise<Client> {
@@ -96,9 +91,9 @@ export class ConnectionPool {
       const client = await kept.catch(() => undefined)
       // ldapts reconnects a closed client by itself, but without the bind: never reuse one that lost its connection.
       if (client?.isConnected === true) return client
-      if (this.open.get(url.href) === kept) this.drop(url)
+      if (client !== undefined) this.drop(url, client)
       const current = this.open.get(url.href)
-      if (current !== undefined) return current
+      if (current !== undefined && current !== kept) return current
     }
     const fresh = connect()
     this.open.set(url.href, fresh)
@@ -108,49 +103,68 @@ export class ConnectionPool {
     return fresh
   }
 
-  drop(url: URL): void {
-    const client = this.open.get(url.href)
-    this.open.delete(url.href)
-    void client?.then((c) => c.unbind()).catch(() => undefined)
+  /** Closes `client`, and forgets it if it is still the kept connection to `url`. */
+  drop(url: URL, client: Client): void {
+    const kept = this.open.get(url.href)
+    void kept?.then((current) => {
+      if (current === client && this.open.get(url.href) === kept) this.open.delete(url.href)
+    })
+    void client.unbind().catch(() => undefined)
   }
 
   close(): void {
-    for (const href of [...this.open.keys()]) this.drop(new URL(href))
+    for (const kept of this.open.values()) void kept.then((c) => c.unbind()).catch(() => undefined)
+    this.open.clear()
   }
 }
 
-async function attempt<T>(
+/** One attempt on a connection of its own, closed after it. */
+async function attemptAlone<T>(settings: LdapSettings, url: URL, secrets: Secrets, ms: number, operation: (client: Client) => Promise<T>): Promise<T> {
+  // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
+  // the attempt as a whole gets `ms`.
+  const operationMs = Math.min(ms, settings.timeout * 1000)
+  let client: Client | undefined
+  const work = async (): Promise<T> => operation((client = await openClient(settings, url, secrets, operationMs, operationMs)))
+  try {
+    return await withTimeout(work(), ms, 'server', () => void client?.unbind().catch(() => undefined))
+  } finally {
+    await client?.unbind().catch(() => undefined)
+  }
+}
+
+/**
+ * One attempt on the pool's connection. ldapts's own operation timeout would
+ * close the connection under every lookup sharing it, so it is off here and
+ * the attempt's budget is enforced around the operation instead.
+ */
+async function attemptPooled<T>(
   settings: LdapSettings,
   url: URL,
   secrets: Secrets,
   ms: number,
   operation: (client: Client) => Promise<T>,
-  pool: ConnectionPool | undefined,
+  pool: ConnectionPool,
 ): Promise<T> {
-  // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
-  // the attempt as a whole gets `ms`.
-  const operationMs = Math.min(ms, settings.timeout * 1000)
-  if (pool === undefined) {
-    let client: Client | undefined
-    const work = async (): Promise<T> => operation((client = await openClient(settings, url, secrets, operationMs)))
-    try {
-      return await withTimeout(work(), ms, 'server', () => void client?.unbind().catch(() => undefined))
-    } finally {
-      await client?.unbind().catch(() => undefined)
-    }
-  }
   const started = Date.now()
-  // A kept connection the server has since closed fails once; a fresh one is then tried within the same budget.
-  for (let tries = pool.has(url) ? 2 : 1; ; tries--) {
-    const left = ms - (Date.now() - started)
+  for (let tries = 2; ; tries--) {
+    let client: Client | undefined
+    const work = async (): Promise<T> => operation((client = await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000, 0))))
     try {
-      const work = async (): Promise<T> => operation(await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000)))
-      return await withTimeout(work(), left, 'server', () => pool.drop(url))
+      return await withTimeout(work(), ms - (Date.now() - started), 'server')
     } catch (err) {
-      // An answer such as "no such user" is the server working: keep the connection.
+      // An answer such as "no such user" is the server working.
       if (err instanceof EfsHomeError) throw err
-      pool.drop(url)
-      if (tries <= 1 || err instanceof TimeoutError) throw err
+      const used = client as Client | undefined
+      // Out of time: the connection is suspect (a server that stopped answering); the others sharing it retry.
+      if (err instanceof TimeoutError) {
+        if (used !== undefined) pool.drop(url, used)
+        throw err
+      }
+      // An LDAP error on a live connection: the connection stays for the others.
+      if (used?.isConnected === true) throw err
+      // The connection went away under us (closed by the server, or dropped by another lookup's timeout): once more on a fresh one.
+      if (used !== undefined) pool.drop(url, used)
+      if (tries <= 1) throw err
     }
   }
 }
@@ -193,7 +207,7 @@ export async function onFirstServer<T>(
       const started = Date.now()
       const tried = { uri: url.href, ...(health?.isDemoted(url) === true ? { demoted: true } : {}) }
       try {
-        const value = await attempt(settings, url, secrets, ms, operation, pool)
+        const value = await (pool === undefined ? attemptAlone(settings, url, secrets, ms, operation) : attemptPooled(settings, url, secrets, ms, operation, pool))
         attempts.push({ ...tried, ok: true, ms: Date.now() - started })
         return { uri: url.href, value, attempts }
       } catch (err) {

@@ -83,6 +83,7 @@ async function stormReport(): Promise<unknown> {
           `LDAP per lookup: ${f.connectionsPerLookup.toFixed(2)} connections, ${f.operationsPerLookup.toFixed(2)} operations\n`,
       )
     }
+    for (const error of [r.map, r.inProcess, r.reference].flatMap((f) => f.errors)) process.stdout.write(`  failure: ${error}\n`)
     process.stdout.write(`concurrency ${String(r.concurrency).padStart(2)} ratio map / reference wall time ${r.ratio.toFixed(2)}\n`)
   }
   process.stdout.write('\n')

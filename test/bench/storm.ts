@@ -18,6 +18,8 @@ export interface StormResult {
   readonly medianSeconds: number
   readonly slowestSeconds: number
   readonly wallSeconds: number
+  /** What the failed lookups said, each distinct line once. */
+  readonly errors: readonly string[]
 }
 
 /** One lookup per key, `concurrency` at a time; `during(i)` runs before lookup i starts. */
@@ -32,6 +34,7 @@ export async function storm(
   let answered = 0
   let failed = 0
   const seconds: number[] = []
+  const errors = new Set<string>()
   const began = Date.now()
   const worker = async () => {
     while (next < keys.length) {
@@ -41,12 +44,15 @@ export async function storm(
       const r = await runCommand(command[0]!, [...command.slice(1), keys[i]!], env)
       seconds.push((Date.now() - started) / 1000)
       if (r.code === 0 && r.stdout !== '') answered++
-      else failed++
+      else {
+        failed++
+        errors.add(r.stderr.trim() || `exit ${r.code}, no output`)
+      }
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
   seconds.sort((a, b) => a - b)
-  return { answered, failed, medianSeconds: seconds[seconds.length >> 1] ?? 0, slowestSeconds: seconds.at(-1) ?? 0, wallSeconds: (Date.now() - began) / 1000 }
+  return { answered, failed, medianSeconds: seconds[seconds.length >> 1] ?? 0, slowestSeconds: seconds.at(-1) ?? 0, wallSeconds: (Date.now() - began) / 1000, errors: [...errors] }
 }
 
 export interface StormRow {
