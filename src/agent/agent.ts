@@ -88,7 +88,10 @@ export async function runAgent(configFile: string, log: (line: string) => void):
     }
   }
 
-  const status = (): AgentAnswer => ({ ok: true, text: JSON.stringify({ pid: process.pid, config: file, socket: socketPath, started: Math.floor(started / 1000), answered }) })
+  const status = (): AgentAnswer => ({
+    ok: true,
+    text: JSON.stringify({ pid: process.pid, config: file, socket: socketPath, started: Math.floor(started / 1000), answered, rssMb: Math.round(process.memoryUsage.rss() / 1048576) }),
+  })
 
   let stopping = false
   let stopped: () => void = () => undefined

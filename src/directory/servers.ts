@@ -83,6 +83,7 @@ async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, co
  */
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Client>>()
+  private closed = false
 
   /** The kept connection to `url`, or a new one from `connect`. */
   async get(url: URL, connect: () => Promise<Client>): Promise<Client> {
@@ -112,7 +113,13 @@ export class ConnectionPool {
     void client.unbind().catch(() => undefined)
   }
 
+  /** After its operation: a connection a closed pool handed out (to a lookup in flight when it closed) is closed too. */
+  release(client: Client): void {
+    if (this.closed) void client.unbind().catch(() => undefined)
+  }
+
   close(): void {
+    this.closed = true
     for (const kept of this.open.values()) void kept.then((c) => c.unbind()).catch(() => undefined)
     this.open.clear()
   }
@@ -165,6 +172,8 @@ async function attemptPooled<T>(
       // The connection went away under us (closed by the server, or dropped by another lookup's timeout): once more on a fresh one.
       if (used !== undefined) pool.drop(url, used)
       if (tries <= 1) throw err
+    } finally {
+      if (client !== undefined) pool.release(client)
     }
   }
 }

@@ -13,14 +13,15 @@ const stamp = (line: string) => `${new Date().toISOString()} ${line}`
 async function status(socketPath: string, json: boolean, out: Output): Promise<number> {
   const asked = await askAgent(socketPath, { kind: 'status' }, 2000)
   if (asked.kind !== 'answer' || !asked.answer.ok) {
-    const why = asked.kind === 'absent' ? 'not running (the next lookup starts it)' : asked.kind === 'unresponsive' ? `not answering: ${asked.why}` : `refused: ${asked.answer.ok ? '' : asked.answer.error}`
+    const why =
+      asked.kind === 'absent' ? 'not running (the next lookup starts it)' : asked.kind === 'unresponsive' ? `not answering: ${asked.why}` : 'answered the status question with an error'
     if (json) out.out(JSON.stringify({ socket: socketPath, up: false, problem: why }, null, 2))
     else out.out(`agent on ${socketPath}: ${why}`)
     return asked.kind === 'absent' ? 0 : 1
   }
-  const s = JSON.parse(asked.answer.text) as { pid: number; config: string; started: number; answered: number }
+  const s = JSON.parse(asked.answer.text) as { pid: number; config: string; started: number; answered: number; rssMb: number }
   if (json) out.out(JSON.stringify({ socket: socketPath, up: true, ...s }, null, 2))
-  else out.out(`agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered`)
+  else out.out(`agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered, ${s.rssMb} MB resident`)
   return 0
 }
 
