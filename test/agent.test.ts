@@ -3,14 +3,16 @@
 // re-reading an edited config, and replaced when it dies or hangs.
 
 import t from 'tap'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { agentsFor } from './fixtures/agents.js'
 import { siteConfig, writeConfig } from './fixtures/config.js'
 import { waitFor } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_BIN, mapEnv, runNode } from './fixtures/run.js'
+import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { BAD_KEYS } from './fixtures/bad-input.js'
+import { parseAnswer, parseRequest } from '../src/agent/protocol.js'
 
 const users = Array.from({ length: 40 }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
 const slapd = await startSlapd(t, [...users, { uid: 'evil', home: '/import/kamen/2/../../etc' }])
@@ -128,4 +130,24 @@ t.test("an agent for another config file declines; that config's lookup answers 
   const { file: other } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${agent.socket}\n[nfs]\noptions = vers=3\n`))
   t.match(await map(other, 'u1'), { code: 0, stdout: /^-fstype=nfs,vers=3 kamen:/ }, 'its own config, not the agent’s')
   t.same(agentsFor(other), [], 'and no second agent fights for the socket')
+})
+
+t.test('an agent socket in a directory others may write to is never used', async (t) => {
+  const open = join(scratchDir(t), 'open')
+  mkdirSync(open)
+  chmodSync(open, 0o1777)
+  const { file } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${open}/agent.sock\n`))
+  t.match(await map(file, 'u1'), { code: 0, stdout: /kamen\/2\/u1\n$/, stderr: '' }, 'answered in-process')
+  t.match(await runNode(EFS_HOME_BIN, ['agent', 'status'], mapEnv(file)), { code: 1, stdout: /not used: .* is writable by others/ })
+  t.match(await runNode(EFS_HOME_BIN, ['agent', 'run'], mapEnv(file)), { code: 1, stderr: /agent_socket .* is writable by others/ })
+  t.same(agentsFor(file), [], 'no agent was started')
+})
+
+t.test('the protocol: what is not a well-formed question or a one-line answer is refused', async (t) => {
+  t.same(parseAnswer('{"ok":true,"text":"-fstype=nfs,vers=4 kamen:/x"}'), { ok: true, text: '-fstype=nfs,vers=4 kamen:/x' })
+  for (const line of ['{"ok":true,"text":"a\\nb"}', '{"ok":true,"text":"a\\u0000"}', '{"ok":true}', '[]', 'null', 'not json']) t.equal(parseAnswer(line), undefined, line)
+  t.same(parseRequest('{"kind":"lookup","config":"/c","key":"u1","deadlineMs":5}'), { kind: 'lookup', config: '/c', key: 'u1', deadlineMs: 5 })
+  for (const line of ['{"kind":"lookup","config":"/c","key":1,"deadlineMs":5}', '{"kind":"lookup","config":"/c","key":"u1","deadlineMs":-1}', '{"kind":"x"}', '"status"']) {
+    t.equal(parseRequest(line), undefined, line)
+  }
 })

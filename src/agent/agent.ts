@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../util/atomic-write.js'
 import { Deadline } from '../util/deadline.js'
 import { unlock, withLock } from '../util/lock.js'
 import { askAgent } from './client.js'
-import { agentFiles, readPid } from './files.js'
+import { agentFiles, readPid, unsafeSocketDir } from './files.js'
 import { type AgentAnswer, type AgentRequest, parseRequest, readOneLine } from './protocol.js'
 
 /** The config file's text, to notice any change (an edit within the same second, of the same size, too). */
@@ -55,6 +55,8 @@ export async function runAgent(configFile: string, log: (line: string) => void):
   let version = configText(file)
   if (!config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
   const socketPath = config.home.agent_socket
+  const unsafe = unsafeSocketDir(socketPath)
+  if (unsafe !== undefined) throw new EfsHomeError('CONFIG', `[home] agent_socket ${socketPath}: ${unsafe}; lookups will not use an agent there`)
   const files = agentFiles(socketPath)
   const started = Date.now()
   let answered = 0

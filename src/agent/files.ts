@@ -1,7 +1,8 @@
 // The agent's files, all beside its socket: the PID file, the log, and the
 // lock a lookup holds while an agent it started comes up.
 
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 export const agentFiles = (socketPath: string) => ({
   pid: `${socketPath}.pid`,
@@ -29,4 +30,22 @@ export function agentPid(socketPath: string): number | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Why the socket's directory cannot be trusted, if it cannot: whoever may
+ * create files there could put a socket of their own in place and answer
+ * lookups with mount entries of their choosing.
+ */
+export function unsafeSocketDir(socketPath: string): string | undefined {
+  const dir = dirname(socketPath)
+  let stats
+  try {
+    stats = statSync(dir)
+  } catch {
+    return undefined // not there yet: whoever starts the agent creates it, theirs
+  }
+  if (stats.uid !== process.getuid?.()) return `${dir} belongs to uid ${stats.uid}`
+  if ((stats.mode & 0o022) !== 0) return `${dir} is writable by others`
+  return undefined
 }

@@ -64,7 +64,8 @@ export function parseAnswer(line: string): AgentAnswer | undefined {
     return undefined
   }
   if (!isObject(v)) return undefined
-  if (v.ok === true && typeof v.text === 'string') return { ok: true, text: v.text }
+  // automount reads one line: an answer of more is not one.
+  if (v.ok === true && typeof v.text === 'string' && !/[\r\n\0]/.test(v.text)) return { ok: true, text: v.text }
   if (v.ok === false && typeof v.error === 'string') return { ok: false, error: v.error, ...(v.declined === true ? { declined: true } : {}) }
   return undefined
 }

@@ -11,6 +11,7 @@
 
 import { resolve } from 'node:path'
 import { askAgent, type MapSettings, readMapSettings } from '../agent/client.js'
+import { unsafeSocketDir } from '../agent/files.js'
 import { configFilePath } from '../config/ini-file.js'
 import { oneLine } from '../errors.js'
 import { Deadline } from '../util/deadline.js'
@@ -64,7 +65,8 @@ export async function main(argv: readonly string[], io: Output = stdOutput): Pro
     }
     if (settings !== undefined) {
       deadline = new Deadline(settings.deadline)
-      if (settings.agent) outcome = await viaAgent(file, key, settings, deadline)
+      // An agent socket in a directory others can write to is never used (efs-home agent status says why).
+      if (settings.agent && unsafeSocketDir(settings.agent_socket) === undefined) outcome = await viaAgent(file, key, settings, deadline)
     }
     outcome ??= await inProcess(key, deadline)
   } catch (err) {

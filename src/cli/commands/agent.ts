@@ -1,7 +1,7 @@
 // efs-home agent run | status | stop
 
 import { askAgent, readMapSettings } from '../../agent/client.js'
-import { agentPid } from '../../agent/files.js'
+import { agentPid, unsafeSocketDir } from '../../agent/files.js'
 import { configFilePath } from '../../config/ini-file.js'
 import { oneLine } from '../../errors.js'
 import type { Output } from '../output.js'
@@ -11,6 +11,12 @@ export type AgentAction = 'run' | 'status' | 'stop'
 const stamp = (line: string) => `${new Date().toISOString()} ${line}`
 
 async function status(socketPath: string, json: boolean, out: Output): Promise<number> {
+  const unsafe = unsafeSocketDir(socketPath)
+  if (unsafe !== undefined) {
+    if (json) out.out(JSON.stringify({ socket: socketPath, up: false, problem: `not used: ${unsafe}` }, null, 2))
+    else out.out(`agent on ${socketPath}: not used: ${unsafe}`)
+    return 1
+  }
   const asked = await askAgent(socketPath, { kind: 'status' }, 2000)
   if (asked.kind !== 'answer' || !asked.answer.ok) {
     const why =
