@@ -53,6 +53,14 @@ async function demo(): Promise<void> {
   heading('keys and values it refuses (nothing printed, nothing mounted)')
   for (const key of ['nobody', 'mallory', '*)(uid=*', '..', '-oremount']) await show(MAP_BIN, [key], env)
 
+  heading('the lookup agent the first lookup started answers the rest')
+  await show(EFS_HOME_BIN, ['agent', 'status'], env)
+  process.stdout.write(
+    '\nThe first lookup found no agent, did its own work and started one; once it listens,\n' +
+      'efs-home-map asks it over a root-only socket instead of loading the LDAP client\n' +
+      'itself (same code, same answers). [home] agent = false turns it off.\n',
+  )
+
   heading('an administrator asks why')
   await show(EFS_HOME_BIN, ['lookup', 'plinich99'], env)
 
