@@ -66,10 +66,14 @@ async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, co
     timeout,
     ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
   })
-  try {
+  const opening = async (): Promise<Client> => {
     if (!secure && tls !== undefined) await client.startTLS(tls)
     if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, secrets.password ?? '')
     return client
+  }
+  try {
+    // Bounded even without an operation timeout: a kept connection that never finished opening would hold its server forever.
+    return await withTimeout(opening(), connectMs, 'connecting')
   } catch (err) {
     await client.unbind().catch(() => undefined)
     throw err
