@@ -8,10 +8,11 @@
 // another config file, and exits after [home] agent_idle without a lookup
 // (or when the config no longer wants it at this socket).
 
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
-import { type Config, loadConfig } from '../config/load.js'
+import { readConfigText } from '../config/ini-file.js'
+import { type Config, parseConfig } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { ConnectionPool } from '../directory/servers.js'
 import { lookupHome } from '../lookup/lookup.js'
@@ -21,15 +22,6 @@ import { unlock, withLock } from '../util/lock.js'
 import { askAgent } from './client.js'
 import { agentFiles, readPid, unsafeSocketDir } from './files.js'
 import { type AgentAnswer, type AgentRequest, parseRequest, readOneLine } from './protocol.js'
-
-/** The config file's text, to notice any change (an edit within the same second, of the same size, too). */
-function configText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch {
-    return undefined
-  }
-}
 
 async function listenOnce(server: Server, socketPath: string): Promise<void> {
   // Root only: the socket is created 0600 whatever the umask was.
@@ -49,10 +41,10 @@ async function listenOnce(server: Server, socketPath: string): Promise<void> {
 
 export async function runAgent(configFile: string, log: (line: string) => void): Promise<number> {
   const file = resolve(configFile)
-  let config: Config = loadConfig(file)
+  let version = readConfigText(file)
+  let config: Config = parseConfig(file, version)
   // Connections to the directory, kept between lookups; new ones when the config changes.
   let pool = new ConnectionPool()
-  let version = configText(file)
   if (!config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
   const socketPath = config.home.agent_socket
   const unsafe = unsafeSocketDir(socketPath)
@@ -63,11 +55,11 @@ export async function runAgent(configFile: string, log: (line: string) => void):
   let inFlight = 0
   let retiring = false
 
-  /** The config to answer with, re-read when the file changed; an error answers like the map's own load would. */
+  /** The config to answer with, re-read when the file's text changed (an edit within the same second too); an error answers like the map's own load would. */
   const currentConfig = (): Config => {
-    const now = configText(file)
+    const now = readConfigText(file)
     if (now !== version) {
-      config = loadConfig(file)
+      config = parseConfig(file, now)
       version = now
       pool.close()
       pool = new ConnectionPool()

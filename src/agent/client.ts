@@ -2,16 +2,16 @@
 // without loading the rest, and one question over the agent's socket.
 
 import { connect } from 'node:net'
-import { decodeSections, readConfigText } from '../config/ini-file.js'
+import { decodeSections } from '../config/ini-file.js'
 import { MAP_OPTIONS } from '../config/map-options.js'
 import { readSection, type Values } from '../config/option.js'
 import { type AgentAnswer, type AgentRequest, parseAnswer, readOneLine } from './protocol.js'
 
 export type MapSettings = Values<typeof MAP_OPTIONS>
 
-/** [home] deadline and agent settings; a ConfigError as loadConfig would throw it. */
-export function readMapSettings(file: string): MapSettings {
-  const home = decodeSections(file, readConfigText(file)).home ?? {}
+/** [home] deadline and agent settings from the config file's `text`; a ConfigError as parseConfig would throw it. */
+export function readMapSettings(file: string, text: string): MapSettings {
+  const home = decodeSections(file, text).home ?? {}
   // Only these keys: the full load checks the others.
   return readSection(file, 'home', MAP_OPTIONS, home, false)
 }

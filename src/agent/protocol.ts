@@ -41,31 +41,27 @@ export function readOneLine(socket: Socket, onLine: (line: string) => void, onBa
   })
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-export function parseRequest(line: string): AgentRequest | undefined {
-  let v: unknown
+/** The JSON object on `line`, or undefined for anything else. */
+function parseObject(line: string): Record<string, unknown> | undefined {
   try {
-    v = JSON.parse(line)
+    const v: unknown = JSON.parse(line)
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }
-  if (!isObject(v)) return undefined
-  if (v.kind === 'status') return { kind: 'status' }
-  if (v.kind !== 'lookup' || typeof v.config !== 'string' || typeof v.key !== 'string' || typeof v.deadlineMs !== 'number' || !(v.deadlineMs > 0)) return undefined
+}
+
+export function parseRequest(line: string): AgentRequest | undefined {
+  const v = parseObject(line)
+  if (v?.kind === 'status') return { kind: 'status' }
+  if (v?.kind !== 'lookup' || typeof v.config !== 'string' || typeof v.key !== 'string' || typeof v.deadlineMs !== 'number' || !(v.deadlineMs > 0)) return undefined
   return { kind: 'lookup', config: v.config, key: v.key, deadlineMs: v.deadlineMs }
 }
 
 export function parseAnswer(line: string): AgentAnswer | undefined {
-  let v: unknown
-  try {
-    v = JSON.parse(line)
-  } catch {
-    return undefined
-  }
-  if (!isObject(v)) return undefined
+  const v = parseObject(line)
   // automount reads one line: an answer of more is not one.
-  if (v.ok === true && typeof v.text === 'string' && !/[\r\n\0]/.test(v.text)) return { ok: true, text: v.text }
-  if (v.ok === false && typeof v.error === 'string') return { ok: false, error: v.error, ...(v.declined === true ? { declined: true } : {}) }
+  if (v?.ok === true && typeof v.text === 'string' && !/[\r\n\0]/.test(v.text)) return { ok: true, text: v.text }
+  if (v?.ok === false && typeof v.error === 'string') return { ok: false, error: v.error, ...(v.declined === true ? { declined: true } : {}) }
   return undefined
 }

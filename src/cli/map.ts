@@ -12,7 +12,7 @@
 import { resolve } from 'node:path'
 import { askAgent, type MapSettings, readMapSettings } from '../agent/client.js'
 import { unsafeSocketDir } from '../agent/files.js'
-import { configFilePath } from '../config/ini-file.js'
+import { configFilePath, readConfigText } from '../config/ini-file.js'
 import { oneLine } from '../errors.js'
 import { Deadline } from '../util/deadline.js'
 import { type Output, stdOutput } from './output.js'
@@ -39,9 +39,9 @@ async function viaAgent(file: string, key: string, settings: MapSettings, deadli
   return undefined
 }
 
-async function inProcess(key: string, deadline: Deadline | undefined): Promise<Outcome> {
-  const [{ loadConfig }, { lookupHome }] = await Promise.all([import('../config/load.js'), import('../lookup/lookup.js')])
-  const result = await lookupHome(loadConfig(), key, deadline === undefined ? {} : { deadline })
+async function inProcess(file: string, text: string, key: string, deadline: Deadline | undefined): Promise<Outcome> {
+  const [{ parseConfig }, { lookupHome }] = await Promise.all([import('../config/load.js'), import('../lookup/lookup.js')])
+  const result = await lookupHome(parseConfig(file, text), key, deadline === undefined ? {} : { deadline })
   return { code: 0, text: result.text }
 }
 
@@ -57,18 +57,19 @@ export async function main(argv: readonly string[], io: Output = stdOutput): Pro
   let deadline: Deadline | undefined
   try {
     const file = resolve(configFilePath())
+    const text = readConfigText(file)
     let settings: MapSettings | undefined
     try {
-      settings = readMapSettings(file)
+      settings = readMapSettings(file, text)
     } catch {
-      // A config that cannot be read is reported by the full load below, in its own words.
+      // A config that is not valid is reported by the full parse below, in its own words.
     }
     if (settings !== undefined) {
       deadline = new Deadline(settings.deadline)
       // An agent socket in a directory others can write to is never used (efs-home agent status says why).
       if (settings.agent && unsafeSocketDir(settings.agent_socket) === undefined) outcome = await viaAgent(file, key, settings, deadline)
     }
-    outcome ??= await inProcess(key, deadline)
+    outcome ??= await inProcess(file, text, key, deadline)
   } catch (err) {
     outcome = { code: 1, error: oneLine(err) }
   }

@@ -86,34 +86,28 @@ async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, co
  * costs the directory one search, not a connection, a search and an unbind.
  */
 export class ConnectionPool {
-  private readonly open = new Map<string, Promise<Client>>()
+  /** Per server: the connection being opened, and once open, the client. */
+  private readonly open = new Map<string, { readonly opening: Promise<Client>; client?: Client }>()
   private closed = false
 
   /** The kept connection to `url`, or a new one from `connect`. */
-  async get(url: URL, connect: () => Promise<Client>): Promise<Client> {
+  get(url: URL, connect: () => Promise<Client>): Promise<Client> {
     const kept = this.open.get(url.href)
-    if (kept !== undefined) {
-      const client = await kept.catch(() => undefined)
-      // ldapts reconnects a closed client by itself, but without the bind: never reuse one that lost its connection.
-      if (client?.isConnected === true) return client
-      if (client !== undefined) this.drop(url, client)
-      const current = this.open.get(url.href)
-      if (current !== undefined && current !== kept) return current
-    }
-    const fresh = connect()
-    this.open.set(url.href, fresh)
-    fresh.catch(() => {
-      if (this.open.get(url.href) === fresh) this.open.delete(url.href)
-    })
-    return fresh
+    // ldapts reconnects a closed client by itself, but without the bind: never reuse one that lost its connection.
+    if (kept?.client !== undefined && !kept.client.isConnected) this.drop(url, kept.client)
+    else if (kept !== undefined) return kept.opening
+    const entry: { readonly opening: Promise<Client>; client?: Client } = { opening: connect() }
+    this.open.set(url.href, entry)
+    entry.opening.then(
+      (client) => (entry.client = client),
+      () => this.open.get(url.href) === entry && this.open.delete(url.href),
+    )
+    return entry.opening
   }
 
   /** Closes `client`, and forgets it if it is still the kept connection to `url`. */
   drop(url: URL, client: Client): void {
-    const kept = this.open.get(url.href)
-    void kept?.then((current) => {
-      if (current === client && this.open.get(url.href) === kept) this.open.delete(url.href)
-    })
+    if (this.open.get(url.href)?.client === client) this.open.delete(url.href)
     void client.unbind().catch(() => undefined)
   }
 
@@ -124,7 +118,7 @@ export class ConnectionPool {
 
   close(): void {
     this.closed = true
-    for (const kept of this.open.values()) void kept.then((c) => c.unbind()).catch(() => undefined)
+    for (const { opening } of this.open.values()) void opening.then((c) => c.unbind()).catch(() => undefined)
     this.open.clear()
   }
 }

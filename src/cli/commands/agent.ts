@@ -2,7 +2,7 @@
 
 import { askAgent, readMapSettings } from '../../agent/client.js'
 import { agentPid, unsafeSocketDir } from '../../agent/files.js'
-import { configFilePath } from '../../config/ini-file.js'
+import { configFilePath, readConfigText } from '../../config/ini-file.js'
 import { oneLine } from '../../errors.js'
 import type { Output } from '../output.js'
 
@@ -35,7 +35,7 @@ export async function agentCommand(action: AgentAction, json: boolean, out: Outp
   try {
     const file = configFilePath()
     if (action === 'run') return await (await import('../../agent/agent.js')).runAgent(file, (line) => out.err(stamp(line)))
-    const { agent_socket: socketPath } = readMapSettings(file)
+    const { agent_socket: socketPath } = readMapSettings(file, readConfigText(file))
     if (action === 'status') return await status(socketPath, json, out)
     const pid = agentPid(socketPath)
     if (pid === undefined) {
