@@ -11,6 +11,7 @@ import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { FS_ID, FS_NAME, nfsUrl, proxyProcesses, proxyState, type Rig, type RigOptions, startRig } from './fixtures/tls-rig.js'
 import { makeTestCa } from './fixtures/tls.js'
+import { PROXY_NODE_FLAGS } from '../src/proxy/supervisor.js'
 
 t.test('NFS through the proxy: listing and a 4 MiB file read back byte-identical', async (t) => {
   const rig = await startRig(t)
@@ -28,11 +29,20 @@ t.test('NFS through the proxy: listing and a 4 MiB file read back byte-identical
   t.ok(readFileSync(out).equals(rig.big), 'byte-identical')
   const again = await rig.efsHome(['proxy', 'ensure', FS_ID])
   t.equal(Number(again.stdout.trim()), port, 'ensure again: the same proxy, the same port')
+  const argv = readFileSync(`/proc/${proxyState(rig).pid}/cmdline`, 'utf8').split('\0')
+  t.same(argv.slice(1, 1 + PROXY_NODE_FLAGS.length), PROXY_NODE_FLAGS, "the supervisor starts the proxy with the proxy's node flags")
   const status = await rig.efsHome(['proxy', 'status'])
   t.match(status, { code: 0, stdout: new RegExp(`^${FS_ID} port ${port} pid \\d+ -> 127\\.0\\.0\\.1:3049: up \\d+ s`) })
   const log = await waitFor('the closed connections in the log', () => (/ from EFS/.test(proxyLog(rig)) ? proxyLog(rig) : undefined), 5000)
   t.match(log, /conn \d+: open to 127\.0\.0\.1:3049 \(TLSv1\.3\)/)
   t.match(log, /conn \d+: (closed|client reset), \d+ bytes to EFS, [1-9]\d* from EFS/)
+})
+
+t.test('the systemd unit runs the proxy with the same node flags as the supervisor', async (t) => {
+  const unit = readFileSync(join(ROOT, 'templates', 'efs-home-proxy@.service'), 'utf8')
+  const execStart = unit.split('\n').filter((line) => line.startsWith('ExecStart='))
+  t.same(execStart, [`ExecStart=/usr/bin/env node ${PROXY_NODE_FLAGS.join(' ')} /usr/local/bin/efs-home proxy run --fs %i`])
+  t.notMatch(unit, /NODE_OPTIONS/, 'no flags hidden in the environment')
 })
 
 t.test('a TLS server that cannot be trusted gets no NFS: wrong name, unknown CA, expired, TLS 1.1', async (t) => {

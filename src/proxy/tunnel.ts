@@ -4,17 +4,24 @@
 // connects to EFS without TLS.
 
 import { createServer, type Server, type Socket } from 'node:net'
-import { checkServerIdentity, connect, type TLSSocket } from 'node:tls'
+import { checkServerIdentity, connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type ProxyState, writeState } from './state.js'
 import type { ProxyTarget } from './target.js'
 import { readConfigured } from '../util/read-configured.js'
+import { bufferReclaimer } from './buffer-reclaim.js'
+import { relay } from './relay.js'
 
 export interface Tunnel {
   readonly server: Server
   close(): Promise<void>
 }
+
+// How much either direction may hold for a socket that is not taking data
+// before the other side is paused: four times Node's 16 KiB, so a bulk
+// transfer is not paused and resumed (two epoll_ctl calls) for every read.
+const SOCKET_BUFFER_BYTES = 64 * 1024
 
 interface Counters {
   open: number
@@ -28,6 +35,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, host: strin
   const ca = readConfigured(config.efs.ca_file, '[efs] ca_file')
   const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
   const live = new Set<Socket>()
+  const moved = bufferReclaimer()
   const started = Math.floor(Date.now() / 1000)
   const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
   const state = (): ProxyState => ({
@@ -41,19 +49,22 @@ export async function runTunnel(config: Config, target: ProxyTarget, host: strin
     bytes: { toEfs: counters.toEfs, fromEfs: counters.fromEfs },
   })
 
-  const server = createServer({ noDelay: true, pauseOnConnect: true }, (client) => {
+  const server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: SOCKET_BUFFER_BYTES }, (client) => {
     const id = ++counters.total
     counters.open += 1
     live.add(client)
-    const upstream: TLSSocket = connect({
+    // Node hands highWaterMark on to the TLSSocket; @types/node does not list it.
+    const options: ConnectionOptions & { highWaterMark: number } = {
       host: host,
       port: target.port,
       servername: target.serverName,
       ca,
       minVersion: 'TLSv1.2',
       rejectUnauthorized: true,
+      highWaterMark: SOCKET_BUFFER_BYTES,
       checkServerIdentity: (_host, cert) => checkServerIdentity(target.serverName, cert),
-    })
+    }
+    const upstream: TLSSocket = connect(options)
     upstream.setNoDelay(true)
     live.add(upstream)
     let why = 'closed'
@@ -61,10 +72,10 @@ export async function runTunnel(config: Config, target: ProxyTarget, host: strin
     upstream.once('secureConnect', () => {
       clearTimeout(timer)
       if (config.proxy.log_connections) log(`conn ${id}: open to ${host}:${target.port} (${upstream.getProtocol() ?? 'TLS'})`)
-      // The client stays paused until the TLS session is up. pipe() honours
-      // back-pressure both ways and ends each side when the other ends.
-      client.pipe(upstream)
-      upstream.pipe(client)
+      // The client stays paused until the TLS session is up.
+      relay(client, upstream, { coalesce: false, moved })
+      relay(upstream, client, { coalesce: true, moved })
+      client.resume()
     })
     const fail = (side: string) => (err: NodeJS.ErrnoException) => {
       // A client that resets instead of closing (libnfs does) is an ordinary end.

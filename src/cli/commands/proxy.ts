@@ -4,10 +4,8 @@ import { readdirSync, rmSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Config, loadConfig } from '../../config/load.js'
 import { oneLine } from '../../errors.js'
-import { ensureProxy } from '../../proxy/ensure.js'
 import { assignPort } from '../../proxy/ports.js'
 import { isProxyProcess, proxyHealth, readState, statePath } from '../../proxy/state.js'
-import { supervise } from '../../proxy/supervisor.js'
 import { efsServerById, proxyTarget } from '../../proxy/target.js'
 import { runTunnel } from '../../proxy/tunnel.js'
 import { Deadline } from '../../util/deadline.js'
@@ -89,10 +87,13 @@ export async function proxyCommand(action: ProxyAction, fsId: string | undefined
     if (fsId === undefined) throw new Error(`proxy ${action} needs a file system id`)
     if (action === 'run') return await run(config, fsId, out)
     if (action === 'stop') return await stop(config, fsId, out)
+    // The proxy and its supervisor run for months: each loads only what it uses.
     if (action === 'supervise') {
-      await supervise({ command: process.execPath, args: [process.argv[1] ?? 'efs-home', 'proxy', 'run', '--fs', fsId], log: (line) => out.err(stamp(line)) })
+      const { PROXY_NODE_FLAGS, supervise } = await import('../../proxy/supervisor.js')
+      await supervise({ command: process.execPath, args: [...PROXY_NODE_FLAGS, process.argv[1] ?? 'efs-home', 'proxy', 'run', '--fs', fsId], log: (line) => out.err(stamp(line)) })
       return 0
     }
+    const { ensureProxy } = await import('../../proxy/ensure.js')
     out.out(String(await ensureProxy(config, efsServerById(config, fsId), new Deadline(config.home.deadline))))
     return 0
   } catch (err) {
