@@ -14,6 +14,7 @@ import { EFS_HOME_BIN, ROOT } from '../fixtures/run.js'
 import { type Owner, scratchDir } from '../fixtures/scratch.js'
 import { startStunnel } from '../fixtures/stunnel.js'
 import { makeTestCa } from '../fixtures/tls.js'
+import { PROXY_NODE_FLAGS } from '../../src/proxy/supervisor.js'
 
 const FS_ID = 'fs-12345678'
 const NAME = `${FS_ID}.efs.us-east-1.amazonaws.com`
@@ -24,6 +25,8 @@ export interface TunnelFigures {
   readonly rpcP99ms: number
   readonly cpuSecondsPerGiB: number
   readonly peakRssMb: number
+  /** Each round's figures, in the order run. */
+  readonly rounds: readonly { mbPerSecond: number; rpcP50ms: number }[]
 }
 
 function cpuSeconds(pid: number): number {
@@ -31,11 +34,11 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
 }
 
-function peakRssMb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
-}
+const statusKb = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+const peakRssMb = (pid: number) => statusKb(pid, 'VmHWM') / 1024
+const currentRssMb = (pid: number) => statusKb(pid, 'VmRSS') / 1024
 
-export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; ratios: Record<string, number> }> {
+export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; proxyIdleRssMb: number; ratios: Record<string, number> }> {
   const ns = createNetns(owner, 'bpx')
   const inNs = (argv: string[]) => [...ns.exec, 'env', '-u', 'NODE_OPTIONS', ...argv]
   const echo = inNs([process.execPath, '-e', "require('net').createServer((s) => s.pipe(s)).listen(4000, '127.0.0.1')"])
@@ -45,8 +48,8 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
   const client = await startStunnel(owner, { accept: '127.0.0.1:5000', connect: '127.0.0.1:3049', client: { caFile: ca.caFile, checkHost: NAME }, netns: ns })
   const dir = scratchDir(owner, 'bpx')
   const { file } = writeConfig(owner, `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 21000-21000\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`)
-  // As its supervisor and systemd unit run it.
-  const run = inNs([process.execPath, '--max-semi-space-size=1', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), EFS_HOME_BIN, 'proxy', 'run', '--fs', FS_ID])
+  // As its supervisor and systemd unit run it (BENCH_NODE_FLAGS: extra node flags, to try some).
+  const run = inNs([process.execPath, ...PROXY_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), EFS_HOME_BIN, 'proxy', 'run', '--fs', FS_ID])
   const proxy = spawnOwned(owner, run[0]!, run.slice(1), { env: { PATH: process.env.PATH, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: '3049' } })
   const proxyPid = await waitFor('the proxy', () => {
     try {
@@ -67,27 +70,36 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
     return JSON.parse(out) as Record<string, number>
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
-  const measure = async (port: number, pid: number): Promise<TunnelFigures> => {
-    const mbps: number[] = []
-    const p50: number[] = []
-    const p99: number[] = []
-    const cpu: number[] = []
-    for (let i = 0; i < rounds; i++) {
-      const before = cpuSeconds(pid)
-      mbps.push((await drive(port, ['throughput', String(megabytes)])).mbPerSecond ?? NaN)
-      cpu.push((cpuSeconds(pid) - before) / ((2 * megabytes) / 1024))
-      const rpc = await drive(port, ['rpc', '2000', '200'])
-      p50.push(rpc.p50ms ?? NaN)
-      p99.push(rpc.p99ms ?? NaN)
+  // Rounds alternate between the two tunnels (and which goes first), so a
+  // slow spell of this shared machine falls on both alike.
+  const tunnels = [
+    { port: 21000, pid: proxyPid, mbps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] },
+    { port: 5000, pid: stunnelPid, mbps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] },
+  ]
+  const idleRssMb = currentRssMb(proxyPid)
+  for (let i = 0; i < rounds; i++) {
+    for (const tunnel of i % 2 === 0 ? tunnels : [...tunnels].reverse()) {
+      const before = cpuSeconds(tunnel.pid)
+      tunnel.mbps.push((await drive(tunnel.port, ['throughput', String(megabytes)])).mbPerSecond ?? NaN)
+      tunnel.cpu.push((cpuSeconds(tunnel.pid) - before) / ((2 * megabytes) / 1024))
+      const rpc = await drive(tunnel.port, ['rpc', '2000', '200'])
+      tunnel.p50.push(rpc.p50ms ?? NaN)
+      tunnel.p99.push(rpc.p99ms ?? NaN)
       await sleep(100)
     }
-    return { mbPerSecond: median(mbps), rpcP50ms: median(p50), rpcP99ms: median(p99), cpuSecondsPerGiB: median(cpu), peakRssMb: peakRssMb(pid) }
   }
-  const ours = await measure(21000, proxyPid)
-  const theirs = await measure(5000, stunnelPid)
+  const [ours, theirs] = tunnels.map((t): TunnelFigures => ({
+    mbPerSecond: median(t.mbps),
+    rpcP50ms: median(t.p50),
+    rpcP99ms: median(t.p99),
+    cpuSecondsPerGiB: median(t.cpu),
+    peakRssMb: peakRssMb(t.pid),
+    rounds: t.mbps.map((mbps, i) => ({ mbPerSecond: mbps, rpcP50ms: t.p50[i] ?? NaN })),
+  })) as [TunnelFigures, TunnelFigures]
   return {
     proxy: ours,
     stunnel: theirs,
+    proxyIdleRssMb: idleRssMb,
     ratios: {
       'throughput proxy / stunnel': ours.mbPerSecond / theirs.mbPerSecond,
       'RPC p50 proxy / stunnel': ours.rpcP50ms / theirs.rpcP50ms,

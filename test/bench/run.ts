@@ -1,6 +1,6 @@
 // npm run bench [-- --only lookup|storm|map-gen|proxy|drills
 //                   --runs 100 --lookups 1000 --concurrency 1,10,50
-//                   --sizes 10000,100000,300000 --megabytes 256 --rounds 3
+//                   --sizes 10000,100000,300000 --megabytes 256 --rounds 9
 //                   --gib 2 --kill-every 3 --growth-lookups 10000
 //                   --json FILE]:
 // benchmarks and drills, not tests. Prints tables of medians, ratios and
@@ -58,13 +58,15 @@ async function mapGenReport(): Promise<unknown> {
 }
 
 async function proxyReport(): Promise<unknown> {
-  const r = await benchProxy(owner, Number(option('--megabytes') ?? 256), Number(option('--rounds') ?? 3))
-  process.stdout.write('TLS proxy vs stunnel client mode (same TLS server, echo behind it)\n')
+  const r = await benchProxy(owner, Number(option('--megabytes') ?? 256), Number(option('--rounds') ?? 9))
+  process.stdout.write(`TLS proxy vs stunnel client mode (same TLS server, echo behind it; medians of ${r.proxy.rounds.length} interleaved rounds)\n`)
   for (const [name, f] of [['proxy', r.proxy], ['stunnel', r.stunnel]] as const) {
     process.stdout.write(
       `${name.padEnd(8)} ${f.mbPerSecond.toFixed(0).padStart(6)} MB/s, RPC p50 ${f.rpcP50ms.toFixed(3)} ms p99 ${f.rpcP99ms.toFixed(3)} ms, ${f.cpuSecondsPerGiB.toFixed(2)} CPU s/GiB, peak RSS ${f.peakRssMb.toFixed(0)} MB\n`,
     )
+    process.stdout.write(`${''.padEnd(8)} rounds, MB/s: ${f.rounds.map((x) => x.mbPerSecond.toFixed(0)).join(' ')}\n`)
   }
+  process.stdout.write(`proxy RSS before any traffic: ${r.proxyIdleRssMb.toFixed(0)} MB\n`)
   for (const [k, v] of Object.entries(r.ratios)) process.stdout.write(`ratio  ${k.padEnd(30)} ${v.toFixed(2)}\n`)
   process.stdout.write('\n')
   for (const fn of cleanups.splice(0).reverse()) await fn()
