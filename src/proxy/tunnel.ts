@@ -35,7 +35,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, host: strin
   const ca = readConfigured(config.efs.ca_file, '[efs] ca_file')
   const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
   const live = new Set<Socket>()
-  const moved = bufferReclaimer()
+  const moved = bufferReclaimer(() => counters.open)
   const started = Math.floor(Date.now() / 1000)
   const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
   const state = (): ProxyState => ({

@@ -17,6 +17,7 @@ import { makeTestCa } from '../fixtures/tls.js'
 import { PROXY_NODE_FLAGS } from '../../src/proxy/supervisor.js'
 
 const FS_ID = 'fs-12345678'
+const PARALLEL_STREAMS = 16
 const NAME = `${FS_ID}.efs.us-east-1.amazonaws.com`
 
 export interface TunnelFigures {
@@ -38,7 +39,7 @@ const statusKb = (pid: number, field: string) => Number(new RegExp(`${field}:\\s
 const peakRssMb = (pid: number) => statusKb(pid, 'VmHWM') / 1024
 const currentRssMb = (pid: number) => statusKb(pid, 'VmRSS') / 1024
 
-export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; proxyIdleRssMb: number; ratios: Record<string, number> }> {
+export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; proxyIdleRssMb: number; parallel: Record<string, { mbPerSecond: number; peakRssMb: number }>; ratios: Record<string, number> }> {
   const ns = createNetns(owner, 'bpx')
   const inNs = (argv: string[]) => [...ns.exec, 'env', '-u', 'NODE_OPTIONS', ...argv]
   const echo = inNs([process.execPath, '-e', "require('net').createServer((s) => s.pipe(s)).listen(4000, '127.0.0.1')"])
@@ -72,10 +73,10 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
   // Rounds alternate between the two tunnels (and which goes first), so a
   // slow spell of this shared machine falls on both alike.
-  const tunnels = [
-    { port: 21000, pid: proxyPid, mbps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] },
-    { port: 5000, pid: stunnelPid, mbps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] },
-  ]
+  const newTunnel = (port: number, pid: number) => ({ port, pid, mbps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] })
+  const ourTunnel = newTunnel(21000, proxyPid)
+  const theirTunnel = newTunnel(5000, stunnelPid)
+  const tunnels = [ourTunnel, theirTunnel]
   const idleRssMb = currentRssMb(proxyPid)
   for (let i = 0; i < rounds; i++) {
     for (const tunnel of i % 2 === 0 ? tunnels : [...tunnels].reverse()) {
@@ -96,10 +97,20 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
     peakRssMb: peakRssMb(t.pid),
     rounds: t.mbps.map((mbps, i) => ({ mbPerSecond: mbps, rpcP50ms: t.p50[i] ?? NaN })),
   })) as [TunnelFigures, TunnelFigures]
+  // Then as with nconnect=16: sixteen streams at once, after the rounds (peak
+  // RSS above is from one connection at a time).
+  const parallel: Record<string, { mbPerSecond: number; peakRssMb: number }> = {}
+  for (const [name, tunnel] of [['proxy', ourTunnel], ['stunnel', theirTunnel]] as const) {
+    const started = process.hrtime.bigint()
+    await Promise.all(Array.from({ length: PARALLEL_STREAMS }, () => drive(tunnel.port, ['throughput', String(megabytes / 2)])))
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    parallel[name] = { mbPerSecond: (PARALLEL_STREAMS * megabytes) / seconds, peakRssMb: peakRssMb(tunnel.pid) }
+  }
   return {
     proxy: ours,
     stunnel: theirs,
     proxyIdleRssMb: idleRssMb,
+    parallel,
     ratios: {
       'throughput proxy / stunnel': ours.mbPerSecond / theirs.mbPerSecond,
       'RPC p50 proxy / stunnel': ours.rpcP50ms / theirs.rpcP50ms,

@@ -67,6 +67,9 @@ async function proxyReport(): Promise<unknown> {
     process.stdout.write(`${''.padEnd(8)} rounds, MB/s: ${f.rounds.map((x) => x.mbPerSecond.toFixed(0)).join(' ')}\n`)
   }
   process.stdout.write(`proxy RSS before any traffic: ${r.proxyIdleRssMb.toFixed(0)} MB\n`)
+  for (const [name, f] of Object.entries(r.parallel)) {
+    process.stdout.write(`16 streams at once, ${name.padEnd(8)} ${f.mbPerSecond.toFixed(0).padStart(6)} MB/s in all, peak RSS since start ${f.peakRssMb.toFixed(0)} MB\n`)
+  }
   for (const [k, v] of Object.entries(r.ratios)) process.stdout.write(`ratio  ${k.padEnd(30)} ${v.toFixed(2)}\n`)
   process.stdout.write('\n')
   for (const fn of cleanups.splice(0).reverse()) await fn()
