@@ -13,6 +13,8 @@ import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { BAD_KEYS } from './fixtures/bad-input.js'
 import { parseAnswer, parseRequest } from '../src/agent/protocol.js'
+import { loadConfig } from '../src/config/load.js'
+import { agentCheck } from '../src/doctor/checks.js'
 
 const users = Array.from({ length: 40 }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
 const slapd = await startSlapd(t, [...users, { uid: 'evil', home: '/import/kamen/2/../../etc' }])
@@ -35,8 +37,10 @@ t.test('the first lookup starts the agent; it answers the next ones exactly as a
   const agent = withAgent()
   const { file: plain } = writeConfig(t, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
   t.same((await agent.status()).up, false, 'no agent before the first lookup')
+  t.match(await agentCheck(loadConfig(agent.file)), { ok: true, detail: /^not running on .*; the next lookup starts it$/ }, 'doctor: none yet is fine')
   t.equal((await map(agent.file, 'u1')).code, 0)
   const first = await agent.up()
+  t.match(await agentCheck(loadConfig(agent.file)), { ok: true, detail: new RegExp(`^PID ${first.pid} on .*: \\d+ lookups answered, \\d+ MB resident$`) }, 'doctor: up')
   t.equal(statSync(agent.socket).mode & 0o777, 0o600, 'the socket is root-only')
   for (const key of ['u0', 'u3', 'u4', 'nobody', 'evil', ...BAD_KEYS.slice(0, 6)]) {
     t.same(await map(agent.file, key), await map(plain, key), JSON.stringify(key))
@@ -130,6 +134,7 @@ t.test("an agent for another config file declines; that config's lookup answers 
   const { file: other } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${agent.socket}\n[nfs]\noptions = vers=3\n`))
   t.match(await map(other, 'u1'), { code: 0, stdout: /^-fstype=nfs,vers=3 kamen:/ }, 'its own config, not the agent’s')
   t.same(agentsFor(other), [], 'and no second agent fights for the socket')
+  t.match(await agentCheck(loadConfig(other)), { ok: false, detail: /serves .*, not .*: lookups do the work themselves$/, fix: /efs-home agent stop/ }, 'doctor says so')
 })
 
 t.test('an agent socket in a directory others may write to is never used', async (t) => {
@@ -140,6 +145,7 @@ t.test('an agent socket in a directory others may write to is never used', async
   t.match(await map(file, 'u1'), { code: 0, stdout: /kamen\/2\/u1\n$/, stderr: '' }, 'answered in-process')
   t.match(await runNode(EFS_HOME_BIN, ['agent', 'status'], mapEnv(file)), { code: 1, stdout: /not used: .* is writable by others/ })
   t.match(await runNode(EFS_HOME_BIN, ['agent', 'run'], mapEnv(file)), { code: 1, stderr: /agent_socket .* is writable by others/ })
+  t.match(await agentCheck(loadConfig(file)), { ok: false, detail: /not used: .* is writable by others/, fix: /root's own/ }, 'doctor says so')
   t.same(agentsFor(file), [], 'no agent was started')
 })
 

@@ -181,6 +181,7 @@ t.test('efs-home doctor: one line per check, what to fix, exit 1 if any fails', 
     new RegExp(`^ok   efs ${FS.byApi} tcp 2049: 127\\.0\\.0\\.3:2049 accepts connections$`),
     /^FAIL firewall: IPv4: chain EFS-HOME is not loaded.* \(fix: efs-home firewall apply\)$/,
     /^FAIL autofs: \/etc\/auto\.master\.d\/home\.autofs does not name efs-home-map/,
+    /^ok   lookup agent: off \(\[home\] agent = false\)/,
     new RegExp(`^ok   lookup dns: -fstype=nfs4,${OPTS} ${FS.byDns}\\.efs\\.us-east-1\\.amazonaws\\.com:/1/dns$`),
   ])
   writeFileSync(join(masterD, 'home.autofs'), '/home program:/usr/local/sbin/efs-home-map --timeout=300\n')

@@ -2,6 +2,8 @@
 // use it, one result per check with what to do when it fails.
 
 import { existsSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { agentStatus } from '../agent/status.js'
 import type { Config } from '../config/load.js'
 import { onFirstServer } from '../directory/servers.js'
 import { resolveEfsHost } from '../efs/host.js'
@@ -90,6 +92,24 @@ async function firewallCheck(config: Config, source: string): Promise<CheckResul
   }
 }
 
+export async function agentCheck(config: Config): Promise<CheckResult> {
+  const check = 'lookup agent'
+  if (!config.home.agent) return { check, ok: true, detail: 'off ([home] agent = false): every lookup does the work itself' }
+  const socket = config.home.agent_socket
+  const s = await agentStatus(socket, PROBE_MS)
+  if (s.up && s.config !== config.file) {
+    return { check, ok: false, detail: `PID ${s.pid} on ${socket} serves ${s.config}, not ${config.file}: lookups do the work themselves`, fix: 'efs-home agent stop; the next lookup starts one for this config' }
+  }
+  if (s.up) return { check, ok: true, detail: `PID ${s.pid} on ${socket}: ${s.answered} lookups answered, ${s.rssMb} MB resident` }
+  if (s.absent) return { check, ok: true, detail: `not running on ${socket}; the next lookup starts it` }
+  return {
+    check,
+    ok: false,
+    detail: `${socket}: ${s.problem}`,
+    fix: `make ${dirname(socket)} root's own and writable by root only, or efs-home agent stop; lookups do the work themselves meanwhile`,
+  }
+}
+
 function autofsCheck(): CheckResult {
   const snippet = '/etc/auto.master.d/home.autofs'
   if (!existsSync(snippet) || !readFileSync(snippet, 'utf8').includes('efs-home-map')) {
@@ -104,6 +124,7 @@ export async function runChecks(config: Config, options: { user?: string; source
   results.push(...(await efsChecks(config, options.source)))
   results.push(await firewallCheck(config, options.source))
   results.push(autofsCheck())
+  results.push(await agentCheck(config))
   if (options.user !== undefined) {
     try {
       const r = await lookupHome(config, options.user)

@@ -1,7 +1,8 @@
 // efs-home agent run | status | stop
 
-import { askAgent, readMapSettings } from '../../agent/client.js'
-import { agentPid, unsafeSocketDir } from '../../agent/files.js'
+import { readMapSettings } from '../../agent/client.js'
+import { agentPid } from '../../agent/files.js'
+import { agentStatus } from '../../agent/status.js'
 import { configFilePath, readConfigText } from '../../config/ini-file.js'
 import { oneLine } from '../../errors.js'
 import type { Output } from '../output.js'
@@ -11,24 +12,11 @@ export type AgentAction = 'run' | 'status' | 'stop'
 const stamp = (line: string) => `${new Date().toISOString()} ${line}`
 
 async function status(socketPath: string, json: boolean, out: Output): Promise<number> {
-  const unsafe = unsafeSocketDir(socketPath)
-  if (unsafe !== undefined) {
-    if (json) out.out(JSON.stringify({ socket: socketPath, up: false, problem: `not used: ${unsafe}` }, null, 2))
-    else out.out(`agent on ${socketPath}: not used: ${unsafe}`)
-    return 1
-  }
-  const asked = await askAgent(socketPath, { kind: 'status' }, 2000)
-  if (asked.kind !== 'answer' || !asked.answer.ok) {
-    const why =
-      asked.kind === 'absent' ? 'not running (the next lookup starts it)' : asked.kind === 'unresponsive' ? `not answering: ${asked.why}` : 'answered the status question with an error'
-    if (json) out.out(JSON.stringify({ socket: socketPath, up: false, problem: why }, null, 2))
-    else out.out(`agent on ${socketPath}: ${why}`)
-    return asked.kind === 'absent' ? 0 : 1
-  }
-  const s = JSON.parse(asked.answer.text) as { pid: number; config: string; started: number; answered: number; rssMb: number }
-  if (json) out.out(JSON.stringify({ socket: socketPath, up: true, ...s }, null, 2))
+  const s = await agentStatus(socketPath, 2000)
+  if (json) out.out(JSON.stringify({ socket: socketPath, ...s }, null, 2))
+  else if (!s.up) out.out(`agent on ${socketPath}: ${s.problem}`)
   else out.out(`agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered, ${s.rssMb} MB resident`)
-  return 0
+  return s.up || s.absent ? 0 : 1
 }
 
 export async function agentCommand(action: AgentAction, json: boolean, out: Output): Promise<number> {
