@@ -101,13 +101,9 @@ export async function agentCheck(config: Config): Promise<CheckResult> {
     return { check, ok: false, detail: `PID ${s.pid} on ${socket} serves ${s.config}, not ${config.file}: lookups do the work themselves`, fix: 'efs-home agent stop; the next lookup starts one for this config' }
   }
   if (s.up) return { check, ok: true, detail: `PID ${s.pid} on ${socket}: ${s.answered} lookups answered, ${s.rssMb} MB resident` }
-  if (s.absent) return { check, ok: true, detail: `not running on ${socket}; the next lookup starts it` }
-  return {
-    check,
-    ok: false,
-    detail: `${socket}: ${s.problem}`,
-    fix: `make ${dirname(socket)} root's own and writable by root only, or efs-home agent stop; lookups do the work themselves meanwhile`,
-  }
+  if (s.state === 'absent') return { check, ok: true, detail: `not running on ${socket}; the next lookup starts it` }
+  const fix = s.state === 'unsafe' ? `make ${dirname(socket)} root's own and writable by root only` : 'efs-home agent stop; the next lookup starts a new one'
+  return { check, ok: false, detail: `${socket}: ${s.problem}`, fix: `${fix} (lookups do the work themselves meanwhile)` }
 }
 
 function autofsCheck(): CheckResult {

@@ -16,7 +16,7 @@ async function status(socketPath: string, json: boolean, out: Output): Promise<n
   if (json) out.out(JSON.stringify({ socket: socketPath, ...s }, null, 2))
   else if (!s.up) out.out(`agent on ${socketPath}: ${s.problem}`)
   else out.out(`agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered, ${s.rssMb} MB resident`)
-  return s.up || s.absent ? 0 : 1
+  return s.up || s.state === 'absent' ? 0 : 1
 }
 
 export async function agentCommand(action: AgentAction, json: boolean, out: Output): Promise<number> {
