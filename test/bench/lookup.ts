@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
 import { waitFor } from '../fixtures/processes.js'
+import { rssMb } from '../fixtures/proc.js'
 import { MAP_BIN } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { BASE, startSlapd } from '../fixtures/slapd.js'
@@ -92,7 +93,7 @@ export async function benchLookup(owner: Owner, runs: number): Promise<LookupBen
     peakRssKb: {
       map: peakRss(commands.map!, env),
       'map, no agent': peakRss(commands['map, no agent']!, env),
-      agent: Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${readFileSync(join(dir, 'agent.sock.pid'), 'utf8').trim()}/status`, 'utf8'))?.[1]),
+      agent: rssMb(Number(readFileSync(join(dir, 'agent.sock.pid'), 'utf8').trim()), 'VmHWM') * 1024,
       reference: peakRss(commands.reference!, env),
       floor: peakRss(commands.floor!, env),
     },

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { netnsPids } from '../fixtures/netns.js'
 import { waitFor } from '../fixtures/processes.js'
+import { rssMb } from '../fixtures/proc.js'
 import { MAP_BIN } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { startSlapd } from '../fixtures/slapd.js'
@@ -118,8 +119,6 @@ function footprint(rig: Rig): Footprint {
     'state files': readdirSync(join(rig.dir, 'run')).length,
   }
 }
-
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 /** Fifty logins at once for fresh users on one TLS file system, then `lookups` more in a row, watched for leaks. */
 export async function loginsOnOneFileSystem(owner: Owner, lookups: number): Promise<DrillResult[]> {

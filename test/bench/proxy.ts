@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { writeConfig } from '../fixtures/config.js'
 import { createNetns } from '../fixtures/netns.js'
 import { spawnOwned, waitFor } from '../fixtures/processes.js'
+import { cpuSeconds, rssMb } from '../fixtures/proc.js'
 import { EFS_HOME_BIN, ROOT } from '../fixtures/run.js'
 import { type Owner, scratchDir } from '../fixtures/scratch.js'
 import { startStunnel } from '../fixtures/stunnel.js'
@@ -30,14 +31,7 @@ export interface TunnelFigures {
   readonly rounds: readonly { mbPerSecond: number; rpcP50ms: number }[]
 }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
-}
-
-const statusKb = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
-const peakRssMb = (pid: number) => statusKb(pid, 'VmHWM') / 1024
-const currentRssMb = (pid: number) => statusKb(pid, 'VmRSS') / 1024
+const peakRssMb = (pid: number) => rssMb(pid, 'VmHWM')
 
 export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; proxyIdleRssMb: number; parallel: Record<string, { mbPerSecond: number; peakRssMb: number }>; ratios: Record<string, number> }> {
   const ns = createNetns(owner, 'bpx')
@@ -77,7 +71,7 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
   const ourTunnel = newTunnel(21000, proxyPid)
   const theirTunnel = newTunnel(5000, stunnelPid)
   const tunnels = [ourTunnel, theirTunnel]
-  const idleRssMb = currentRssMb(proxyPid)
+  const idleRssMb = rssMb(proxyPid)
   for (let i = 0; i < rounds; i++) {
     for (const tunnel of i % 2 === 0 ? tunnels : [...tunnels].reverse()) {
       const before = cpuSeconds(tunnel.pid)
