@@ -20,8 +20,8 @@ const users = Array.from({ length: 40 }, (_, i) => ({ uid: `u${i}`, home: i % 2 
 const slapd = await startSlapd(t, [...users, { uid: 'evil', home: '/import/kamen/2/../../etc' }])
 
 /** A config with an agent (`{dir}/agent.sock`), and what it takes to watch that agent. */
-function withAgent(extra = '') {
-  const { file, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}', extra))
+function withAgent(extra = '', edit = (text: string) => text) {
+  const { file, dir } = writeConfig(t, edit(siteConfig([slapd.url], '{dir}', extra)))
   const socket = join(dir, 'agent.sock')
   const status = async () => {
     const r = await runNode(EFS_HOME_BIN, ['agent', 'status', '--json'], mapEnv(file))
@@ -52,9 +52,11 @@ t.test('the first lookup starts the agent; it answers the next ones exactly as a
 })
 
 t.test('twenty lookups at once with no agent yet start one agent', async (t) => {
-  const agent = withAgent()
+  // Twenty Node processes starting at once on a loaded two-core CI machine can
+  // starve one past a 1 s LDAP timeout; this test is about one agent, not speed.
+  const agent = withAgent('', (text) => text.replace('timeout = 1', 'timeout = 10').replace('deadline = 5', 'deadline = 30'))
   const results = await Promise.all(users.slice(0, 20).map((u) => map(agent.file, u.uid)))
-  t.same(results.map((r) => r.code), results.map(() => 0))
+  t.same(results.filter((r) => r.code !== 0).map((r) => r.stderr), [], 'every lookup answered')
   await agent.up()
   t.equal(agentsFor(agent.file).length, 1)
 })
