@@ -13,6 +13,8 @@ import { connect, createNetns, killNetnsProcesses } from './fixtures/netns.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { startStunnel } from './fixtures/stunnel.js'
 import { makeTestCa } from './fixtures/tls.js'
+import { kernelLacks } from './fixtures/kernel.js'
+import type { Netns } from './fixtures/netns.js'
 
 const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
 const EFS_DNS = `${EFS_ID}.efs.us-east-1.amazonaws.com`
@@ -21,19 +23,36 @@ const EFS_DNS = `${EFS_ID}.efs.us-east-1.amazonaws.com`
 // and an NFS server that answers automount's availability probe.
 const SERVER_IP = '10.255.0.1'
 const TLS_FS = 'fs-12345678'
-const serverNs = createNetns(t, 'srv')
-const clientNs = createNetns(t, 'cli')
-connect(serverNs, `${SERVER_IP}/24`, clientNs, '10.255.0.2/24')
-await startGanesha(t, { address: SERVER_IP, port: 2049, netns: serverNs })
-const slapd = await startSlapd(t, [
-  { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
-  { uid: 'bob', home: '/import/kamen/2/bob' },
-  { uid: 'carol', home: `/import/${EFS_ID}/1/carol` },
-  { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
-  { uid: 'mallory', home: '/import/kamen/1/../../etc' },
-  { uid: 'tess', home: `/import/${TLS_FS}/1/tess` },
-], { netns: serverNs, host: SERVER_IP })
-const { file: configFile } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
+// Without these, nothing here can run: each test is reported skipped with the reason.
+const missing = kernelLacks('autofs', 'netns', 'veth', 'mountns')
+
+interface Hosts {
+  readonly serverNs: Netns
+  readonly clientNs: Netns
+  readonly ldapUrl: string
+  readonly configFile: string
+}
+
+async function startHosts(): Promise<Hosts> {
+  const serverNs = createNetns(t, 'srv')
+  const clientNs = createNetns(t, 'cli')
+  connect(serverNs, `${SERVER_IP}/24`, clientNs, '10.255.0.2/24')
+  await startGanesha(t, { address: SERVER_IP, port: 2049, netns: serverNs })
+  const slapd = await startSlapd(t, [
+    { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
+    { uid: 'bob', home: '/import/kamen/2/bob' },
+    { uid: 'carol', home: `/import/${EFS_ID}/1/carol` },
+    { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
+    { uid: 'mallory', home: '/import/kamen/1/../../etc' },
+    { uid: 'tess', home: `/import/${TLS_FS}/1/tess` },
+  ], { netns: serverNs, host: SERVER_IP })
+  const { file: configFile } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
+  return { serverNs, clientNs, ldapUrl: slapd.url, configFile }
+}
+
+// Started once, by the first test that runs.
+let started: Promise<Hosts> | undefined
+const hosts = (): Promise<Hosts> => (started ??= startHosts())
 
 interface Outcome {
   readonly results: Map<string, { status: number; listing: string }>
@@ -62,7 +81,7 @@ function prepareWork(t: Test): string {
 }
 
 /** Runs automount on `master` in the client namespace, then each step (a path to list, or run:COMMAND). */
-async function runAutomount(t: Test, work: string, master: string[], steps: string[], config: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+async function runAutomount(t: Test, clientNs: Netns, work: string, master: string[], steps: string[], config: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   const masterFile = join(work, 'auto.master')
   writeFileSync(masterFile, `${master.join('\n')}\n`)
   const script = join(ROOT, 'test/automount/run-automount.sh')
@@ -83,11 +102,12 @@ async function runAutomount(t: Test, work: string, master: string[], steps: stri
   return { results, mountCalls, log: readFileSync(join(work, 'automount.log'), 'utf8') }
 }
 
-t.test('ls /home/USER mounts each kind of home with the right arguments', async (t) => {
+t.test('ls /home/USER mounts each kind of home with the right arguments', { skip: missing }, async (t) => {
+  const { clientNs, configFile } = await hosts()
   const work = prepareWork(t)
   const home = `${work}/home`
   const keys = ['alice', 'bob', 'carol', 'dave', 'nobody', 'mallory', '*']
-  const outcome = await runAutomount(t, work, [`${home} program:${MAP_BIN} --timeout=10`], keys.map((k) => `${home}/${k}`), configFile)
+  const outcome = await runAutomount(t, clientNs, work, [`${home} program:${MAP_BIN} --timeout=10`], keys.map((k) => `${home}/${k}`), configFile)
   const result = (key: string) => outcome.results.get(`${home}/${key}`)
   t.match(result('alice'), { status: 0, listing: 'mounted-from-nw-syd-efs1__1_alice' })
   t.match(result('bob'), { status: 0, listing: 'mounted-from-kamen__export_kamen_2_bob' })
@@ -108,17 +128,18 @@ t.test('ls /home/USER mounts each kind of home with the right arguments', async 
   t.notMatch(outcome.log, /attempt bind mount/, 'no home became a bind mount of a host path')
 })
 
-t.test('the generated static map: automount mounts /import paths, and re-reads the map on --reload', async (t) => {
+t.test('the generated static map: automount mounts /import paths, and re-reads the map on --reload', { skip: missing }, async (t) => {
+  const { clientNs, ldapUrl } = await hosts()
   const work = prepareWork(t)
   const importRoot = `${work}/import`
-  const { file: config, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nimport_root = ${importRoot}\n`))
+  const { file: config, dir } = writeConfig(t, siteConfig([ldapUrl], '{dir}', `[home]\nimport_root = ${importRoot}\n`))
   const source = join(dir, 'auto_static.cfg')
   const output = join(dir, 'auto.static')
   writeFileSync(source, 'kamen/1\nnw-syd-efs1/2\n')
   const mapGen = `${MAP_GEN_BIN} --source ${source} --output ${output}`
   const generated = await runNode(MAP_GEN_BIN, ['--source', source, '--output', output], { PATH: process.env.PATH, EFS_HOME_CONFIG: config })
   t.equal(generated.code, 0, generated.stderr)
-  const outcome = await runAutomount(t, work, [`/- ${output}`], [
+  const outcome = await runAutomount(t, clientNs, work, [`/- ${output}`], [
     `${importRoot}/kamen/1`,
     `${importRoot}/nw-syd-efs1/2`,
     `run:automount -m file ${output} > ${work}/dump 2>&1`,
@@ -139,7 +160,8 @@ t.test('the generated static map: automount mounts /import paths, and re-reads t
   for (const key of ['kamen/1', 'nw-syd-efs1/2']) t.match(dump, `${importRoot}/${key}`, `automount -m lists ${key}`)
 })
 
-t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 through it, never a bind mount', async (t) => {
+t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 through it, never a bind mount', { skip: missing }, async (t) => {
+  const { serverNs, clientNs, ldapUrl } = await hosts()
   // The mount target's TLS endpoint, in front of the server's NFS.
   const ca = makeTestCa(t)
   const name = `${TLS_FS}.efs.us-east-1.amazonaws.com`
@@ -150,9 +172,9 @@ t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 throug
   const home = `${work}/home`
   const { file: config } = writeConfig(
     t,
-    siteConfig([slapd.url], '{dir}', `[efs]\nca_file = ${ca.caFile}\n[proxy]\nstate_dir = ${work}/efs-run\nport_file = ${work}/efs-lib/ports.json\n[server "${TLS_FS}"]\ntls = true\nmount_target_ip = ${SERVER_IP}\n`),
+    siteConfig([ldapUrl], '{dir}', `[efs]\nca_file = ${ca.caFile}\n[proxy]\nstate_dir = ${work}/efs-run\nport_file = ${work}/efs-lib/ports.json\n[server "${TLS_FS}"]\ntls = true\nmount_target_ip = ${SERVER_IP}\n`),
   )
-  const outcome = await runAutomount(t, work, [`${home} program:${MAP_BIN} --timeout=10`], [`${home}/tess`, `${home}/bob`], config, { EFS_HOME_TEST_TARGET_PORT: '3049' })
+  const outcome = await runAutomount(t, clientNs, work, [`${home} program:${MAP_BIN} --timeout=10`], [`${home}/tess`, `${home}/bob`], config, { EFS_HOME_TEST_TARGET_PORT: '3049' })
   const ports = JSON.parse(readFileSync(`${work}/efs-lib/ports.json`, 'utf8')) as { ports: Record<string, number> }
   const port = ports.ports[TLS_FS]
   t.ok(port !== undefined, 'a port was assigned')

@@ -10,9 +10,11 @@ import { main } from '../src/cli/efs-home.js'
 import { writeConfig } from './fixtures/config.js'
 import { runMain } from './fixtures/in-process.js'
 import { createNetns, type Netns } from './fixtures/netns.js'
-import { runCommand, spawnOwned, waitFor } from './fixtures/processes.js'
+import { runCommand, spawnReady } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
+import { skipWithout } from './fixtures/kernel.js'
+import { AS_NOBODY, nobodyCopies } from './fixtures/as-nobody.js'
 
 const GOLDEN = join(ROOT, 'test/golden/firewall')
 
@@ -44,10 +46,14 @@ function saved(ns: Netns, save: string): string {
     .join('\n')
 }
 
+// The probe runs as nobody too: from a copy nobody can read, made once for this file.
+let probeCopy: string | undefined
+
 function probe(ns: Netns, as: 'root' | 'nobody', proto: 'tcp' | 'udp', host: string, port: number): string {
-  const user = as === 'nobody' ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []
+  probeCopy ??= nobodyCopies(t, 'probe.mjs')[0]!
+  const user = as === 'nobody' ? AS_NOBODY : []
   // env -u: the test runner adds its own instrumentation to every node it starts.
-  return sh(ns, [...user, 'env', '-u', 'NODE_OPTIONS', process.execPath, join(ROOT, 'test/fixtures/probe.mjs'), proto, host, String(port)]).trim()
+  return sh(ns, [...user, 'env', '-u', 'NODE_OPTIONS', process.execPath, probeCopy, proto, host, String(port)]).trim()
 }
 
 const PROXY_PORT = 20100
@@ -60,6 +66,7 @@ function efsHome(ns: Netns, config: string, hosts: string, args: string[], env: 
 
 for (const backend of ['nft', 'legacy'] as const) {
   t.test(`${backend}: only root reaches EFS and the proxy ports; apply is idempotent; remove restores`, async (t) => {
+    if (skipWithout(t, 'netns', 'mountns', 'ipv6', `owner-${backend}`)) return
     const ns = createNetns(t, `fw${backend.slice(0, 3)}`)
     const [save4, save6, ipt4, ipt6] = [`iptables-${backend}-save`, `ip6tables-${backend}-save`, `iptables-${backend}`, `ip6tables-${backend}`]
     // Someone else's rules, which must survive everything we do.
@@ -70,13 +77,7 @@ for (const backend of ['nft', 'legacy'] as const) {
     const before = { v4: saved(ns, save4), v6: saved(ns, save6) }
 
     const listeners = ['tcp:127.0.0.2:2049', 'tcp:127.0.0.2:111', 'udp:127.0.0.2:111', 'tcp:::1:2049', 'tcp:127.0.0.3:2049', `tcp:127.0.0.1:${PROXY_PORT}`, 'tcp:127.0.0.2:8080']
-    const listener = spawnOwned(t, ns.exec[0]!, [...ns.exec.slice(1), process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), ...listeners], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { PATH: process.env.PATH },
-    })
-    let ready = ''
-    listener.stdout?.on('data', (d: Buffer) => (ready += d.toString()))
-    await waitFor('listeners', () => (ready.includes('ready') ? true : undefined))
+    await spawnReady(t, 'the listeners', [...ns.exec, process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), ...listeners])
 
     const dir = scratchDir(t)
     const hosts = join(dir, 'hosts')
@@ -126,6 +127,7 @@ for (const backend of ['nft', 'legacy'] as const) {
 }
 
 t.test('IPv6 failing after IPv4 loaded: IPv4 is rolled back', async (t) => {
+  if (skipWithout(t, 'netns', 'mountns', 'owner-nft')) return
   const ns = createNetns(t, 'fwrb')
   const before = saved(ns, 'iptables-nft-save')
   const dir = scratchDir(t)
@@ -145,6 +147,7 @@ t.test('IPv6 failing after IPv4 loaded: IPv4 is rolled back', async (t) => {
 
 t.test('without the iptables binaries: a clear error', async (t) => {
   const { file: config } = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\naddresses = 127.0.0.2\n')
+  if (skipWithout(t, 'netns', 'mountns')) return
   const ns = createNetns(t, 'fwnobin')
   const hosts = join(scratchDir(t), 'hosts')
   writeFileSync(hosts, '127.0.0.1 localhost\n')
@@ -154,6 +157,7 @@ t.test('without the iptables binaries: a clear error', async (t) => {
 })
 
 t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg names it', async (t) => {
+  if (skipWithout(t, 'netns', 'mountns', 'owner-nft')) return
   const ns = createNetns(t, 'fwmg')
   const dir = scratchDir(t)
   const hosts = join(dir, 'hosts')
@@ -170,6 +174,7 @@ t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg
 })
 
 t.test('no EFS servers: a valid chain closing the proxy ports; an unresolvable name is reported, the rest applied', async (t) => {
+  if (skipWithout(t, 'netns', 'mountns', 'ipv6', 'owner-nft')) return
   const ns = createNetns(t, 'fwempty')
   const dir = scratchDir(t)
   const hosts = join(dir, 'hosts')
