@@ -42,6 +42,7 @@ const users: User[] = [
   ...Object.entries(BAD_VALUES).map(([uid, home]) => ({ uid, home })),
   { uid: 'dup', home: '/import/kamen/1/dup' },
   { uid: 'dup', home: '/import/kamen/2/dup', ou: 'Staff' },
+  { uid: 'MiXed.Case-9', home: '/import/kamen/1/MiXed.Case-9' },
 ]
 
 const ca = makeTestCa(t)
@@ -69,6 +70,23 @@ t.test('hostile keys never reach LDAP', async (t) => {
     await t.rejects(lookupHome(c, key), { code: 'KEY' }, JSON.stringify(key))
   }
   t.equal(slapd.searches(), before, 'slapd received no search at all')
+})
+
+t.test("a key LDAP matches but that is not the entry's name gets nothing: case variants, every template form", async (t) => {
+  const c = config(t, [slapd.url])
+  t.equal((await lookupHome(c, 'MiXed.Case-9')).text, '-fstype=nfs,vers=4 kamen:/export/kamen/1/MiXed.Case-9', 'the exact name answers')
+  for (const key of ['U17', 'mixed.case-9', 'MIXED.CASE-9', 'MiXed.CasE-9']) {
+    await t.rejects(lookupHome(c, key), { code: 'NOT_FOUND', message: new RegExp(`^no user '${key.replace(/\./g, '\\.')}': the LDAP entry that matched \\(uid=[^)]+\\) has uid \\["[^"]+"\\], not exactly`) }, key)
+  }
+  // The same rule whichever way the template compares the key.
+  for (const filter of ['(uid={key})', '(&(objectClass=posixAccount)(|(uid={key})(cn=nothing)))', '(uid:caseIgnoreMatch:={key})']) {
+    const f = { ...c, ldap: { ...c.ldap, filter } }
+    t.equal((await lookupHome(f, 'u17')).key, 'u17', `${filter}: u17`)
+    await t.rejects(lookupHome(f, 'U17'), { code: 'NOT_FOUND' }, `${filter}: U17`)
+  }
+  // A site whose template deliberately matches case-exactly gets the same answers.
+  const exact = { ...c, ldap: { ...c.ldap, filter: '(uid:caseExactMatch:={key})' } }
+  await t.rejects(lookupHome(exact, 'U17'), { code: 'NOT_FOUND', message: "no LDAP entry for 'U17'" })
 })
 
 t.test('unsafe or ambiguous directory values are refused', async (t) => {

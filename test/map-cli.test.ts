@@ -33,6 +33,9 @@ for (const [how, config] of [['answered by the agent', file], ['answered in-proc
   t.test(`${how}: no entry: nothing on stdout, one line on stderr, exit 1`, async (t) => {
     const cases: [string, RegExp][] = [
       ['nobody', /^efs-home-map: no LDAP entry for 'nobody'\n$/],
+      // uid matches case-insensitively in LDAP: ALICE finds alice's entry, and must not get her home.
+      ['ALICE', /^efs-home-map: no user 'ALICE': the LDAP entry that matched \(uid=alice,ou=People,dc=example,dc=edu\) has uid \["alice"\], not exactly 'ALICE'\n$/],
+      ['Bob', /^efs-home-map: no user 'Bob': /],
       ['mallory', /^efs-home-map: refused home location "\/import\/kamen\/2\/\.\.\/\.\.\/\.\.\/etc": unsafe path component "\.\."\n$/],
       ['--help', /^efs-home-map: refused key "--help": not a user name/],
       ['-o', /^efs-home-map: refused key "-o"/],
@@ -46,7 +49,7 @@ for (const [how, config] of [['answered by the agent', file], ['answered in-proc
       t.equal(r.stdout, '', 'nothing automount could mount')
       t.match(r.stderr, stderr)
     }
-    t.equal(slapd.searches(), searches + 2, 'only the two plausible names were searched')
+    t.equal(slapd.searches(), searches + 4, 'only the plausible names were searched')
   })
 }
 

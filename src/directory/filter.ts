@@ -26,12 +26,20 @@ export class FilterTemplateError extends Error {
 
 const VALUED = [EqualityFilter, ApproximateFilter, GreaterThanEqualsFilter, LessThanEqualsFilter, ExtensibleFilter]
 
-/** Puts `key` into every assertion of `filter` whose value is the placeholder; returns how many. */
-function substitute(filter: Filter, key: string): number {
+/** The attribute a valued assertion compares with (an extensible match names it as its type). */
+function attributeOf(filter: Filter): string {
+  return filter instanceof ExtensibleFilter ? filter.matchType : (filter as EqualityFilter).attribute
+}
+
+/**
+ * Puts `key` into every assertion of `filter` whose value is the placeholder;
+ * returns how many, and adds to `compared` the attributes of those not under a NOT.
+ */
+function substitute(filter: Filter, key: string, compared: Set<string>, negated = false): number {
   if (filter instanceof AndFilter || filter instanceof OrFilter) {
-    return filter.filters.reduce((n, f) => n + substitute(f, key), 0)
+    return filter.filters.reduce((n, f) => n + substitute(f, key, compared, negated), 0)
   }
-  if (filter instanceof NotFilter) return substitute(filter.filter, key)
+  if (filter instanceof NotFilter) return substitute(filter.filter, key, compared, !negated)
   if (filter instanceof SubstringFilter) {
     if ([filter.initial, filter.final, ...filter.any].some((part) => part.includes(PLACEHOLDER))) {
       throw new FilterTemplateError('{key} must be a whole assertion value, not part of a wildcard match')
@@ -43,6 +51,8 @@ function substitute(filter: Filter, key: string): number {
   if (typeof valued.value !== 'string' || !valued.value.includes(PLACEHOLDER)) return 0
   if (valued.value !== PLACEHOLDER) throw new FilterTemplateError('{key} must be a whole assertion value, like (uid={key})')
   valued.value = key
+  const attribute = attributeOf(filter)
+  if (!negated && attribute !== '') compared.add(attribute)
   return 1
 }
 
@@ -62,10 +72,25 @@ export function parseFilter(text: string, shown: string = text): Filter {
   }
 }
 
+export interface KeyedFilter {
+  readonly filter: Filter
+  /**
+   * The attributes the filter compares the key with. The directory matches
+   * by the attribute's rule (caseIgnoreMatch for uid: `ALICE` finds alice),
+   * so an entry is the key's only when one of these holds the key exactly.
+   */
+  readonly keyAttributes: readonly string[]
+}
+
 /** The search filter for `key`; throws FilterTemplateError when the template is unusable. */
-export function buildFilter(template: string, key: string): Filter {
+export function keyedFilter(template: string, key: string): KeyedFilter {
   if (template.includes(PLACEHOLDER)) throw new FilterTemplateError('the template contains a reserved word')
   const filter = parseFilter(template.split('{key}').join(PLACEHOLDER), template)
-  if (substitute(filter, key) === 0) throw new FilterTemplateError(`'${template}' must contain {key}`)
-  return filter
+  const compared = new Set<string>()
+  if (substitute(filter, key, compared) === 0) throw new FilterTemplateError(`'${template}' must contain {key}`)
+  return { filter, keyAttributes: [...compared] }
+}
+
+export function buildFilter(template: string, key: string): Filter {
+  return keyedFilter(template, key).filter
 }

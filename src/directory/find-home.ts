@@ -5,7 +5,7 @@ import type { Client } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import type { Deadline } from '../util/deadline.js'
-import { buildFilter } from './filter.js'
+import { keyedFilter } from './filter.js'
 import { type Answered, type FailoverOptions, onFirstServer } from './servers.js'
 
 function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
@@ -15,22 +15,35 @@ function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
   return (Array.isArray(value) ? value : [value]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)))
 }
 
+/**
+ * NOT_FOUND unless the entry holds the key exactly in an attribute the filter
+ * compares it with: the directory's matching rules would otherwise hand
+ * alice's home to `ALICE`, a second path to her files under another name.
+ */
+function checkNamedByKey(entry: { dn: string } & Record<string, unknown>, key: string, keyAttributes: readonly string[]): void {
+  if (keyAttributes.length === 0 || keyAttributes.some((a) => valuesOf(entry, a).includes(key))) return
+  const names = keyAttributes.map((a) => `${a} ${JSON.stringify(valuesOf(entry, a))}`).join(', ')
+  throw new EfsHomeError('NOT_FOUND', `no user '${key}': the LDAP entry that matched (${entry.dn}) has ${names}, not exactly '${key}'`)
+}
+
 /** The location, or NOT_FOUND / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
 export async function findHome(settings: LdapSettings, key: string, deadline: Deadline, failover: Omit<FailoverOptions, 'perServerMs'> = {}): Promise<Answered<string>> {
-  const filter = buildFilter(settings.filter, key)
+  const { filter, keyAttributes } = keyedFilter(settings.filter, key)
   const search = async (client: Client): Promise<string> => {
     // Two are enough to tell "exactly one" from "more than one".
     const { searchEntries } = await client.search(settings.base, {
       scope: 'sub',
       filter,
-      attributes: [settings.attribute],
+      attributes: [settings.attribute, ...keyAttributes],
       sizeLimit: 2,
     })
     if (searchEntries.length === 0) throw new EfsHomeError('NOT_FOUND', `no LDAP entry for '${key}'`)
     if (searchEntries.length > 1) {
       throw new EfsHomeError('AMBIGUOUS', `refused '${key}': more than one LDAP entry matches (${searchEntries.map((e) => e.dn).join('; ')})`)
     }
-    const values = valuesOf(searchEntries[0] ?? {}, settings.attribute)
+    const entry = searchEntries[0] ?? { dn: '' }
+    checkNamedByKey(entry, key, keyAttributes)
+    const values = valuesOf(entry, settings.attribute)
     if (values.length !== 1) {
       throw new EfsHomeError(values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
     }
