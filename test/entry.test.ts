@@ -39,11 +39,11 @@ t.test('classification', async (t) => {
     ['fs-0123456789abcdef0', 'efs', 'file system id'],
     ['fs-0123abcd.efs.ap-southeast-2.amazonaws.com', 'efs', 'EFS DNS name'],
     ['ap-southeast-2a.fs-0123abcd.efs.ap-southeast-2.amazonaws.com', 'efs', 'EFS DNS name'],
-    ['fs-0123xyz', 'nfs', 'default'],
-    ['fs-.efs.x', 'nfs', 'default'],
     ['efs.example.edu', 'nfs', 'default'],
   ]
   for (const [name, kind, reason] of cases) t.match(classifyServer(c, name), { kind, reason }, name)
+  // Written as a file system id but not one: a typo in the directory, never a classic NFS host.
+  for (const name of ['fs-0123xyz', 'fs-.efs.x']) t.throws(() => classifyServer(c, name), { code: 'LOCATION', message: /is written as an EFS file system but is not a valid id/ }, name)
   t.match(classifyServer(c, 'ap-southeast-2a.fs-0123abcd.efs.ap-southeast-2.amazonaws.com.cn'), {
     fsId: 'fs-0123abcd',
     region: 'ap-southeast-2',

@@ -35,6 +35,9 @@ const BAD_VALUES: Record<string, string> = {
   relative: 'import/kamen/1/relative',
   outside: '/home/kamen/1/outside',
   short: '/import/kamen/short',
+  // Written as an EFS file system id, but not one: a typo, never mounted as a classic NFS host.
+  badEfsId: '/import/fs-0123xyz/1/badEfsId',
+  badEfsName: '/import/fs-12g4.efs.us-east-1.amazonaws.com/1/badEfsName',
 }
 
 const users: User[] = [

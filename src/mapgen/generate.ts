@@ -85,6 +85,7 @@ async function fromDirectory(config: Config, options: GenerateOptions) {
     }
     try {
       const location = parseLocation(raw, config.home.import_root)
+      classifyServer(config, location.server) // one user's malformed server must not fail every other export
       const key = `${location.server}/${location.export}`
       if (!exports.has(key)) exports.set(key, { server: location.server, export: location.export, origin: 'LDAP' })
       cache.set(user, { location: raw, at: options.now })

@@ -4,6 +4,7 @@
 
 import type { Config } from '../config/load.js'
 import type { ServerSettings } from '../config/options.js'
+import { EfsHomeError } from '../errors.js'
 import { FS_ID_RE, parseEfsDnsName } from './efs-names.js'
 
 export type Reason = 'server section' | 'file system id' | 'EFS DNS name' | 'host_pattern' | 'default'
@@ -29,6 +30,10 @@ export interface EfsServer {
 
 export type Server = NfsServer | EfsServer
 
+// A name written as an EFS file system (a bare `fs-…`, or `[az.]fs-….efs.…`)
+// that efs-utils would not accept as one is a typo in the directory, not a host.
+const EFS_LIKE_RE = /^(?:[^.]+\.)?fs-[^.]*(?:\.efs\.|$)/i
+
 export function classifyServer(config: Config, name: string): Server {
   const section = config.servers.get(name.toLowerCase())
   const dnsName = parseEfsDnsName(name)
@@ -46,6 +51,12 @@ export function classifyServer(config: Config, name: string): Server {
   if (section?.type === 'efs' || section?.fs_id !== undefined) return efs('server section')
   if (FS_ID_RE.test(name)) return efs('file system id')
   if (dnsName !== undefined) return efs('EFS DNS name')
+  if (section === undefined && EFS_LIKE_RE.test(name)) {
+    throw new EfsHomeError(
+      'LOCATION',
+      `server ${JSON.stringify(name)} is written as an EFS file system but is not a valid id (fs- and lower-case hex digits, as efs-utils requires): a typo in the directory? A [server "${name}"] section declares it, if it is a real host`,
+    )
+  }
   if (config.efs.host_pattern?.test(name) === true) return efs('host_pattern')
   return { kind: 'nfs', name, reason: section === undefined ? 'default' : 'server section', section }
 }
