@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'AMBIGUOUS' // more than one LDAP entry for the key
   | 'LOCATION' // the user's home location is malformed or unsafe
   | 'LDAP_UNAVAILABLE' // no LDAP server answered in time
+  | 'LDAP_LIMIT' // the directory's size limit stops an enumeration, even split into slices
   | 'DEADLINE' // the whole lookup ran out of time
   | 'ENTRY' // a mount entry cannot be built for this server
   | 'CACHE' // the last-known-good cache is unusable

@@ -8,9 +8,9 @@ import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
 import { main } from '../src/cli/map-gen.js'
 import { EFS_ID, EFS_MOUNT_TARGET, siteConfig, writeConfig } from './fixtures/config.js'
 import { runMain } from './fixtures/in-process.js'
-import { waitFor } from './fixtures/processes.js'
+import { runCommand, waitFor } from './fixtures/processes.js'
 import { MAP_BIN, MAP_GEN_BIN, mapEnv, runNode } from './fixtures/run.js'
-import { startSlapd, type User } from './fixtures/slapd.js'
+import { BASE, startSlapd, type User } from './fixtures/slapd.js'
 
 const USERS = 100_000
 const HOMES = [(i: number) => `/import/nw-syd-efs1/${1 + (Math.floor(i / 3) % 3)}/u${i}`, (i: number) => `/import/kamen/${1 + (i % 2)}/u${i}`, (i: number) => `/import/${EFS_ID}/1/u${i}`]
@@ -85,4 +85,49 @@ t.test('a directory that suddenly holds far fewer users does not empty the cache
   t.throws(() => readFileSync(s.output), { code: 'ENOENT' }, 'and no map written either')
   t.match(await runMain(main, [...args, '--force'], s.file), { code: 0 })
   t.equal(readHomesCache(s.cache).size, 10, '--force: the directory is believed')
+})
+
+t.test('a directory with a size limit: the same map and cache as without one, by slices', async (t) => {
+  // Names of every shape the slices must cover: digits, upper case, _ . - first, one character, non-ASCII.
+  const many: User[] = [
+    ...Array.from({ length: 2000 }, (_, i) => ({ uid: `s${i}`, home: HOMES[i % HOMES.length]!(i).replace(/u(\d+)$/, 's$1') })),
+    ...['Zed', 'ZED2', '_svc', '.hidden', '-dash', '9lives', 'x', 'q.r-s_t', 'élodie', 'ñu'].map((uid, i) => ({ uid, home: `/import/kamen/${5 + (i % 3)}/${i}` })),
+  ]
+  const unlimited = await startSlapd(t, many)
+  const outcome = async (url: string) => {
+    const s = setup(t)
+    writeFileSync(s.file, readFileSync(s.file, 'utf8').replace(slapd.url, url))
+    const r = await runMain(main, ['--source', s.source, '--output', s.output, '--from-ldap'], s.file)
+    const cache = [...readHomesCache(s.cache).entries()].map(([user, { location }]) => `${user} ${location}`).sort()
+    return { r, map: readFileSync(s.output, 'utf8').split(s.dir).join('DIR'), cache }
+  }
+  const want = await outcome(unlimited.url)
+  t.equal(want.r.code, 0, want.r.err)
+  t.equal(want.cache.length, many.length, 'every user, without a limit')
+  // slapd's default (500), and a limit so low that slices split three levels deep.
+  for (const sizeLimit of ['default', 20] as const) {
+    const limited = await startSlapd(t, many, { sizeLimit })
+    const plain = await runCommand('ldapsearch', ['-x', '-H', limited.url, '-b', BASE, '-E', 'pr=1000/noprompt', '(objectClass=posixAccount)', 'uid'], { PATH: process.env.PATH })
+    t.match(plain.stdout + plain.stderr, /Size limit exceeded/, `${sizeLimit}: the server does limit a plain paged search`)
+    const got = await outcome(limited.url)
+    t.equal(got.r.code, 0, got.r.err)
+    t.equal(got.map, want.map, `${sizeLimit}: the map is byte-identical`)
+    t.same(got.cache, want.cache, `${sizeLimit}: the cache holds the same users`)
+    // 2,000 names under s: the slice s (2,000) and the slice s1 (1,111) are split again; s10 (111) fits.
+    if (sizeLimit === 20) t.equal(limited.searches('(uid=s10*))'), 1, 'slices split two levels below the first split')
+  }
+})
+
+t.test('a limit that no slice gets under: one line naming the limit and the fix; the old map and cache stay', async (t) => {
+  const twins = await startSlapd(t, ['abcdefgh1', 'abcdefgh2', 'other'].map((uid) => ({ uid, home: `/import/kamen/1/${uid}` })), { sizeLimit: 1 })
+  const s = setup(t)
+  writeFileSync(s.file, readFileSync(s.file, 'utf8').replace(slapd.url, twins.url))
+  writeFileSync(s.output, '# an old map\n')
+  writeHomesCache(s.cache, new Map([['u1', { location: '/import/kamen/2/u1', at: 1 }]]))
+  const before = { map: readFileSync(s.output), cache: readFileSync(s.cache) }
+  const r = await runNode(MAP_GEN_BIN, ['--source', s.source, '--output', s.output, '--from-ldap'], mapEnv(s.file))
+  t.equal(r.code, 2)
+  t.match(r.stderr, /^efs-map-gen: the LDAP server's size limit for anonymous binds stops the enumeration even in slices \(names starting with 'abcdef'\): bind as an identity with a higher limit \(\[ldap\] bind_dn; OpenLDAP: limits dn\.exact="…" size=unlimited\)\n$/)
+  t.same(readFileSync(s.output), before.map, 'map byte-identical')
+  t.same(readFileSync(s.cache), before.cache, 'cache byte-identical')
 })
