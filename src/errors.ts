@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'LDAP_LIMIT' // the directory's size limit stops an enumeration, even split into slices
   | 'DEADLINE' // the whole lookup ran out of time
   | 'ENTRY' // a mount entry cannot be built for this server
+  | 'PROXY' // a TLS proxy cannot start, or what holds its port cannot be trusted
   | 'CACHE' // the last-known-good cache is unusable
   | 'GUARD' // a generated file would lose too much of what it holds
   | 'RELOAD' // automount could not be told to re-read its maps

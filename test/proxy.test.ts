@@ -131,7 +131,7 @@ async function suite(): Promise<void> {
     t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
     t.same(proxyProcesses(rig), { run: 0, supervise: 0 }, 'stop stops both')
     const stateFile = join(rig.dir, 'run', `proxy-${FS_ID}.json`)
-    const stale = { fsId: FS_ID, port, pid: 4_000_000, target: 'x', started: 0, connections: { open: 0, total: 0 }, bytes: { toEfs: 0, fromEfs: 0 } }
+    const stale = { fsId: FS_ID, port, pid: 4_000_000, startTime: '1', target: 'x', started: 0, connections: { open: 0, total: 0 }, bytes: { toEfs: 0, fromEfs: 0 } }
     writeFileSync(stateFile, JSON.stringify(stale))
     t.equal(Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim()), port, 'a dead PID: a new proxy')
     t.not(proxyState(rig).pid, stale.pid)

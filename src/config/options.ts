@@ -92,6 +92,11 @@ export const OPTIONS = {
     port_file: option(v.absolutePath, '/var/lib/efs-home/proxy-ports.json', 'Persistent file system to local port assignments, so ports survive reboots.'),
     connect_timeout: option(v.seconds, '5', 'Seconds a proxy may take to open TLS to the mount target for one connection.'),
     log_connections: option(v.bool, 'true', 'Log one line per connection opened and closed, with byte counts.'),
+    start_attempts: option(
+      v.positiveInteger,
+      '10',
+      'Failed starts in a row after which the supervisor gives up on a proxy that was never up (about 30 s with the default); the next lookup tries again. A proxy that ran before is restarted for as long as it takes.',
+    ),
   },
   firewall: {
     chain: option(chainName, 'EFS-HOME', 'Chain of our own, jumped to from OUTPUT, that holds every rule.'),

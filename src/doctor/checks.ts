@@ -11,7 +11,9 @@ import { oneLine } from '../errors.js'
 import { checkRules, buildRules } from '../firewall/firewall.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
+import { readEfsCa } from '../proxy/ca.js'
 import { proxyHealth, readState } from '../proxy/state.js'
+import { liveSupervisor, readSupervisorRecord, startProblem } from '../proxy/supervision.js'
 import { proxyTarget, usesTls } from '../proxy/target.js'
 import { efsServersOf, type EfsServer } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
@@ -41,25 +43,32 @@ async function ldapChecks(config: Config): Promise<CheckResult[]> {
   return results
 }
 
+/** Where a file system is mounted from, and whether TCP 2049 answers there. */
+async function addressChecks(config: Config, server: EfsServer): Promise<CheckResult[]> {
+  const check = `efs ${server.name}`
+  let host: string
+  const results: CheckResult[] = []
+  try {
+    const resolved = await resolveEfsHost(config, server, new Deadline(config.home.deadline))
+    host = resolved.host
+    results.push({ check: `${check} address`, ok: true, detail: `${host} (${resolved.source}${resolved.notes.length > 0 ? `: ${resolved.notes.join('; ')}` : ''})` })
+  } catch (err) {
+    return [{ check: `${check} address`, ok: false, detail: oneLine(err), fix: 'set mount_target_ip, fix DNS, or give this host EFS API access (DescribeMountTargets)' }]
+  }
+  const refused = await tcpProbe(host, 2049, PROBE_MS)
+  results.push(
+    refused === undefined
+      ? { check: `${check} tcp 2049`, ok: true, detail: `${host}:2049 accepts connections` }
+      : { check: `${check} tcp 2049`, ok: false, detail: `${host}:2049: ${refused}`, fix: 'check the mount target security group (TCP 2049 from this host) and routing' },
+  )
+  return results
+}
+
 async function efsChecks(config: Config, source: string): Promise<CheckResult[]> {
   const results: CheckResult[] = []
   for (const server of efsServersOf(config, readStaticCfgIfPresent(source))) {
-    const check = `efs ${server.name}`
-    let host: string
-    try {
-      const resolved = await resolveEfsHost(config, server, new Deadline(config.home.deadline))
-      host = resolved.host
-      results.push({ check: `${check} address`, ok: true, detail: `${host} (${resolved.source}${resolved.notes.length > 0 ? `: ${resolved.notes.join('; ')}` : ''})` })
-    } catch (err) {
-      results.push({ check: `${check} address`, ok: false, detail: oneLine(err), fix: 'set mount_target_ip, fix DNS, or give this host EFS API access (DescribeMountTargets)' })
-      continue
-    }
-    const refused = await tcpProbe(host, 2049, PROBE_MS)
-    results.push(
-      refused === undefined
-        ? { check: `${check} tcp 2049`, ok: true, detail: `${host}:2049 accepts connections` }
-        : { check: `${check} tcp 2049`, ok: false, detail: `${host}:2049: ${refused}`, fix: 'check the mount target security group (TCP 2049 from this host) and routing' },
-    )
+    results.push(...(await addressChecks(config, server)))
+    // Whatever the address said: a proxy that keeps failing says why itself.
     if (usesTls(config, server)) results.push(proxyCheck(config, server))
   }
   return results
@@ -69,14 +78,28 @@ function proxyCheck(config: Config, server: EfsServer): CheckResult {
   const check = `efs ${server.name} tls proxy`
   try {
     const { fsId } = proxyTarget(server)
+    const log = `${config.proxy.state_dir}/proxy-${fsId}.log`
     const state = readState(config, fsId)
-    if (state === undefined) return { check, ok: true, detail: `not running; the first lookup starts it` }
-    const health = proxyHealth(config, fsId, state.port)
-    return health.ok
-      ? { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
-      : { check, ok: false, detail: health.why, fix: `see ${config.proxy.state_dir}/proxy-${fsId}.log; efs-home proxy stop ${fsId} and look it up again` }
+    const health = state === undefined ? undefined : proxyHealth(config, fsId, state.port)
+    if (state !== undefined && health?.ok === true) return { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
+    const starting = startProblem(readSupervisorRecord(config, fsId), liveSupervisor(config, fsId) !== undefined)
+    if (starting !== undefined) return { check, ok: false, detail: starting, fix: `fix the cause (see ${log}); the next lookup starts the proxy again` }
+    if (health === undefined) return { check, ok: true, detail: 'not running; the first lookup starts it' }
+    return { check, ok: false, detail: health.ok ? '' : health.why, fix: `see ${log}; efs-home proxy stop ${fsId} and look it up again` }
   } catch (err) {
     return { check, ok: false, detail: oneLine(err) }
+  }
+}
+
+/** The EFS trust anchor, wherever a TLS mount may need it. */
+function caCheck(config: Config): CheckResult[] {
+  if (!config.efs.tls && ![...config.servers.values()].some((s) => s.tls === true)) return []
+  const check = 'efs ca_file'
+  try {
+    const ca = readEfsCa(config)
+    return [{ check, ok: true, detail: `${config.efs.ca_file}: ${ca.authorities.length} CA certificate(s), e.g. ${ca.authorities[0]}` }]
+  } catch (err) {
+    return [{ check, ok: false, detail: oneLine(err), fix: `put the Amazon root CAs (efs-ca.pem from the release) at ${config.efs.ca_file}` }]
   }
 }
 
@@ -117,6 +140,7 @@ function autofsCheck(): CheckResult {
 export async function runChecks(config: Config, options: { user?: string; source: string }): Promise<CheckResult[]> {
   const results: CheckResult[] = [{ check: 'config', ok: true, detail: config.file }]
   results.push(...(await ldapChecks(config)))
+  results.push(...caCheck(config))
   results.push(...(await efsChecks(config, options.source)))
   results.push(await firewallCheck(config, options.source))
   results.push(autofsCheck())

@@ -1,7 +1,10 @@
 // The proxy for a file system, up and verified, or a typed error: called
 // in-process by the program map and efs-map-gen, and by `efs-home proxy
 // ensure`. Race-free: many lookups at once start one proxy (a lock
-// directory decides who starts it; the others wait for it to be healthy).
+// directory decides who starts it; the others wait for it to be healthy),
+// and a supervisor already running is never joined by a second. A cause
+// known before or during the start (the CA file, a proxy that fails as it
+// starts) fails the lookup at once, with that cause.
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, openSync, closeSync } from 'node:fs'
@@ -13,8 +16,10 @@ import type { EfsServer } from '../servers/classify.js'
 import type { Deadline } from '../util/deadline.js'
 import { tryLock, unlock } from '../util/lock.js'
 import { packageFile } from '../util/package-files.js'
+import { readEfsCa } from './ca.js'
 import { assignPort } from './ports.js'
 import { proxyHealth } from './state.js'
+import { liveSupervisor } from './supervision.js'
 import { proxyTarget } from './target.js'
 
 const MAX_POLL_MS = 100
@@ -38,13 +43,22 @@ function startSupervisor(config: Config, fsId: string): void {
   }
 }
 
+/** A supervisor whose proxy keeps failing as it starts: its cause, as an error for the lookup. */
+function failingStart(config: Config, fsId: string): EfsHomeError | undefined {
+  const failing = liveSupervisor(config, fsId)?.failing
+  if (failing === undefined) return undefined
+  return new EfsHomeError('PROXY', `the TLS proxy for ${fsId} cannot start: ${failing.cause} (${failing.attempts} attempt(s); see ${proxyLogPath(config, fsId)})`)
+}
+
 /** The local port of `server`'s TLS proxy, started if need be, within `deadline`. */
 export async function ensureProxy(config: Config, server: EfsServer, deadline: Deadline): Promise<number> {
   const { fsId } = proxyTarget(server)
   const port = await assignPort(config, fsId, deadline.remainingMs())
   let health = proxyHealth(config, fsId, port)
   if (health.ok) return port
-  if (health.squatted) throw new EfsHomeError('ENTRY', `the TLS proxy for ${fsId}: ${health.why}`)
+  if (health.squatted) throw new EfsHomeError('PROXY', `the TLS proxy for ${fsId}: ${health.why}`)
+  // A proxy that cannot verify EFS would only die at every start: say why now.
+  readEfsCa(config)
   mkdirSync(config.proxy.state_dir, { recursive: true, mode: 0o755 })
   const lock = join(config.proxy.state_dir, `proxy-${fsId}.starting`)
   let started = false
@@ -52,7 +66,9 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
   let pollMs = 20
   try {
     while (deadline.remainingMs() > 0) {
-      if (!started && tryLock(lock, 15_000)) {
+      const failed = failingStart(config, fsId)
+      if (failed !== undefined) throw failed
+      if (!started && liveSupervisor(config, fsId) === undefined && tryLock(lock, 15_000)) {
         started = true
         health = proxyHealth(config, fsId, port)
         if (health.ok) return port
@@ -62,10 +78,10 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
       pollMs = Math.min(pollMs * 1.5, MAX_POLL_MS)
       health = proxyHealth(config, fsId, port)
       if (health.ok) return port
-      if (health.squatted) throw new EfsHomeError('ENTRY', `the TLS proxy for ${fsId}: ${health.why}`)
+      if (health.squatted) throw new EfsHomeError('PROXY', `the TLS proxy for ${fsId}: ${health.why}`)
     }
   } finally {
     if (started) unlock(lock)
   }
-  throw new EfsHomeError('DEADLINE', `the TLS proxy for ${fsId} on port ${port} is not up: ${health.why}; see ${proxyLogPath(config, fsId)}`)
+  throw failingStart(config, fsId) ?? new EfsHomeError('DEADLINE', `the TLS proxy for ${fsId} on port ${port} is not up: ${health.why}; see ${proxyLogPath(config, fsId)}`)
 }

@@ -61,6 +61,6 @@ export async function assignPort(config: Config, fsId: string, waitMs: number): 
       writeFileAtomic(file, `${JSON.stringify({ ports: { ...ports, [fsId]: port } }, null, 2)}\n`)
       return port
     }
-    throw new EfsHomeError('ENTRY', `no free proxy port for ${fsId}: every port of [efs] port_range ${first}-${last} is assigned or in use`)
+    throw new EfsHomeError('PROXY', `no free proxy port for ${fsId}: every port of [efs] port_range ${first}-${last} is assigned or in use`)
   })
 }

@@ -1,18 +1,22 @@
 // A running proxy's state file, [proxy] state_dir/proxy-<fs_id>.json,
 // written by the proxy itself: who it is, where it listens and connects,
 // and its counters. A state file proves nothing on its own: the process
-// must be alive, be our proxy for that file system, and hold the port.
+// must be alive, root's, the very process that wrote it (PID and start
+// time), and hold the port.
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/load.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
+import { isLiveRootProcess } from '../util/process-identity.js'
 import { listenersOn, socketInodes } from './listeners.js'
 
 export interface ProxyState {
   readonly fsId: string
   readonly port: number
   readonly pid: number
+  /** The proxy's start time (/proc/PID/stat), which a recycled PID does not share. */
+  readonly startTime: string
   readonly supervisorPid: number | undefined
   readonly target: string
   /** Seconds since the epoch. */
@@ -28,7 +32,7 @@ export function statePath(config: Config, fsId: string): string {
 export function readState(config: Config, fsId: string): ProxyState | undefined {
   try {
     const state = JSON.parse(readFileSync(statePath(config, fsId), 'utf8')) as ProxyState
-    return state.fsId === fsId && Number.isInteger(state.pid) && Number.isInteger(state.port) ? state : undefined
+    return state.fsId === fsId && Number.isInteger(state.pid) && typeof state.startTime === 'string' && Number.isInteger(state.port) ? state : undefined
   } catch {
     return undefined
   }
@@ -38,14 +42,9 @@ export function writeState(config: Config, state: ProxyState): void {
   writeFileAtomic(statePath(config, state.fsId), `${JSON.stringify(state)}\n`)
 }
 
-/** Is `pid` a live efs-home proxy for `fsId` (and not a recycled PID)? */
-export function isProxyProcess(pid: number, fsId: string): boolean {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-    return argv.includes('proxy') && argv.includes(fsId)
-  } catch {
-    return false
-  }
+/** Is the process that wrote `state` still running (not a recycled PID, not someone else's)? */
+export function isLiveProxy(state: ProxyState): boolean {
+  return isLiveRootProcess({ pid: state.pid, startTime: state.startTime })
 }
 
 export type Health =
@@ -57,7 +56,7 @@ export type Health =
 export function proxyHealth(config: Config, fsId: string, port: number): Health {
   const state = readState(config, fsId)
   const listeners = listenersOn(port)
-  const ours = state !== undefined && state.port === port && isProxyProcess(state.pid, fsId) ? socketInodes(state.pid) : new Set<string>()
+  const ours = state !== undefined && state.port === port && isLiveProxy(state) ? socketInodes(state.pid) : new Set<string>()
   const foreign = listeners.find((l) => !ours.has(l.inode))
   // A root listener that is not (yet) ours is a proxy starting up; anyone else's is an attack or a clash.
   if (foreign !== undefined && foreign.uid !== 0) {

@@ -18,6 +18,12 @@ export interface SupervisorOptions {
   readonly command: string
   readonly args: readonly string[]
   readonly log: (line: string) => void
+  /** The proxy exited with a reason before it had run a while (its last `efs-home: proxy run:` line). */
+  readonly onStartFailure: (cause: string, attempts: number) => void
+  /** The proxy has run a while: it started. */
+  readonly onSteady: () => void
+  /** Failed starts in a row after which a proxy that was never up is given up on. */
+  readonly giveUpAfter: number
 }
 
 // A proxy that ran a while and then died comes back at once (NFS waits on
@@ -25,8 +31,27 @@ export interface SupervisorOptions {
 const FIRST_BACKOFF_MS = 250
 const MAX_BACKOFF_MS = 5000
 const STEADY_MS = 2000
+const REASON_RE = /^efs-home: proxy run: (.+)$/m
 
-export async function supervise(options: SupervisorOptions): Promise<void> {
+export type SupervisorEnd = 'stopped' | 'gave up'
+
+/** Runs the proxy once; resolves with how it ended and the last reason it gave. */
+function runOnce(options: SupervisorOptions, onStarted: (child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; reason: string | undefined }> {
+  const child = spawn(options.command, [...options.args], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: { ...process.env, EFS_HOME_SUPERVISOR_PID: String(process.pid) },
+  })
+  onStarted(child)
+  let reason: string | undefined
+  // Everything the proxy says still goes to the log; its reason for exiting is kept.
+  child.stderr?.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk)
+    reason = REASON_RE.exec(chunk.toString())?.[1] ?? reason
+  })
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, reason })))
+}
+
+export async function supervise(options: SupervisorOptions): Promise<SupervisorEnd> {
   let stopping = false
   let child: ChildProcess | undefined
   const stop = () => {
@@ -36,17 +61,34 @@ export async function supervise(options: SupervisorOptions): Promise<void> {
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   let quickDeaths = 0
+  let failedStarts = 0
+  let everUp = false
   while (!stopping) {
     const started = Date.now()
-    child = spawn(options.command, [...options.args], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, EFS_HOME_SUPERVISOR_PID: String(process.pid) },
+    let steady: NodeJS.Timeout | undefined
+    const ended = await runOnce(options, (c) => {
+      child = c
+      steady = setTimeout(() => {
+        everUp = true
+        failedStarts = 0
+        options.onSteady()
+      }, STEADY_MS)
     })
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child?.once('exit', (c, s) => resolve([c, s])))
+    clearTimeout(steady)
     if (stopping) break
-    quickDeaths = Date.now() - started > STEADY_MS ? 0 : quickDeaths + 1
+    const quick = Date.now() - started <= STEADY_MS
+    quickDeaths = quick ? quickDeaths + 1 : 0
+    if (quick && ended.signal === null && ended.reason !== undefined) {
+      failedStarts += 1
+      options.onStartFailure(ended.reason, failedStarts)
+      if (!everUp && failedStarts >= options.giveUpAfter) {
+        options.log(`the proxy failed to start ${failedStarts} times and was never up: giving up (the next lookup tries again): ${ended.reason}`)
+        return 'gave up'
+      }
+    }
     const backoff = Math.min(FIRST_BACKOFF_MS * 2 ** Math.max(0, quickDeaths - 1), MAX_BACKOFF_MS)
-    options.log(`proxy exited (${signal ?? `status ${code}`}); starting it again in ${backoff} ms`)
+    options.log(`proxy exited (${ended.signal ?? `status ${ended.code}`}); starting it again in ${backoff} ms`)
     await sleep(backoff)
   }
+  return 'stopped'
 }

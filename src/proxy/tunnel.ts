@@ -9,7 +9,8 @@ import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type ProxyState, writeState } from './state.js'
 import type { ProxyTarget } from './target.js'
-import { readConfigured } from '../util/read-configured.js'
+import { readEfsCa } from './ca.js'
+import { ownIdentity } from '../util/process-identity.js'
 import { bufferReclaimer } from './buffer-reclaim.js'
 import { relay } from './relay.js'
 
@@ -32,16 +33,18 @@ interface Counters {
 
 /** Listens on 127.0.0.1:`port`; each connection goes over TLS to `host` (the mount target). */
 export async function runTunnel(config: Config, target: ProxyTarget, host: string, port: number, log: (line: string) => void): Promise<Tunnel> {
-  const ca = readConfigured(config.efs.ca_file, '[efs] ca_file')
+  const ca = readEfsCa(config).pem
   const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
   const live = new Set<Socket>()
   const moved = bufferReclaimer(() => counters.open)
   const started = Math.floor(Date.now() / 1000)
+  const self = ownIdentity()
   const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
   const state = (): ProxyState => ({
     fsId: target.fsId,
     port,
     pid: process.pid,
+    startTime: self.startTime,
     supervisorPid: Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
     target: `${host}:${target.port}`,
     started,
@@ -107,7 +110,7 @@ export async function runTunnel(config: Config, target: ProxyTarget, host: strin
   })
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new EfsHomeError('ENTRY', `cannot listen on 127.0.0.1:${port}: ${oneLine(err)}`)))
+    server.once('error', (err) => reject(new EfsHomeError('PROXY', `cannot listen on 127.0.0.1:${port}: ${oneLine(err)}`)))
     server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve)
   })
   writeState(config, state())

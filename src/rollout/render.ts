@@ -68,6 +68,7 @@ export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
     { path: CONFIG_PATH, mode: 0o644, content: config, secret: false },
     ...(inputs.bindPassword === undefined ? [] : [{ path: SECRET_PATH, mode: 0o600, content: `${inputs.bindPassword}\n`, secret: true }]),
     { path: '/etc/auto_static.cfg', mode: 0o644, content: staticCfg, secret: false },
+    shipped('/etc/efs-home/efs-ca.pem', 'templates', 'efs-ca.pem'),
     shipped('/etc/auto.master.d/home.autofs', 'maps', 'auto.master.d', 'home.autofs'),
     shipped('/etc/auto.master.d/static.autofs', 'maps', 'auto.master.d', 'static.autofs'),
     shipped('/etc/systemd/system/autofs.service.d/efs-home.conf', 'templates', 'autofs.service.d', 'static.conf'),
