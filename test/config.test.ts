@@ -37,7 +37,8 @@ t.test('defaults fill every optional key', async (t) => {
   t.same(c.nfs.options, [['vers', '4']])
   t.equal(c.nfs.export_prefix, '/export/{server}')
   t.equal(c.servers.size, 0)
-  t.same(c.firewall, { chain: 'EFS-HOME', addresses: [], backend: 'auto', ipv6: true, resolve_timeout: 3 })
+  t.same(c.firewall, { chain: 'EFS-HOME', nfs_scope: 'all', addresses: [], backend: 'auto', ipv6: true, resolve_timeout: 3 })
+  t.equal(c.proxy.start_attempts, 10)
 })
 
 t.test('the design document example parses, server names with dots intact', async (t) => {

@@ -12,7 +12,8 @@ import { runCommand, spawnOwned, spawnReady, waitFor } from './fixtures/processe
 import { EFS_HOME_BIN, MAP_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
-import { kernelLacks } from './fixtures/kernel.js'
+import { kernelLacks, skipWithout } from './fixtures/kernel.js'
+import { AS_NOBODY, nobodyCopies } from './fixtures/as-nobody.js'
 
 const missing = kernelLacks('netns', 'mountns')
 if (missing === undefined) await suite()
@@ -194,6 +195,46 @@ async function suite(): Promise<void> {
     const json = JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]
     t.same(json.filter((c) => !c.ok).map((c) => c.check), ['ldap ldap://127.0.0.1:1', 'firewall'], 'autofs fixed; the rest as before')
     t.equal(json.find((c) => c.check === 'firewall')?.detail, `${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve`, 'the rules are in step; the unresolvable name is what remains')
+  })
+
+  t.test('firewall, nfs_scope = efs: every zone\'s mount target from the EFS API; a file system whose zones cannot all be known is reported', async (t) => {
+    if (skipWithout(t, 'owner-nft')) return
+    const [probeCopy] = nobodyCopies(t, 'probe.mjs')
+    const probe = async (as: 'root' | 'nobody', host: string) => {
+      const user = as === 'nobody' ? AS_NOBODY : []
+      return (await runCommand(ns.exec[0]!, [...ns.exec.slice(1), ...user, 'env', '-u', 'NODE_OPTIONS', process.execPath, probeCopy!, 'tcp', host, '2049'], { PATH: process.env.PATH })).stdout.trim()
+    }
+    const { file } = writeConfig(t, `${base}[firewall]\nbackend = nft\nipv6 = false\nnfs_scope = efs\n[server "${FS.byDns}"]\n`)
+    // The file system resolves here to 127.0.0.5 (this zone); the API knows its targets in two more.
+    const zones = { [FS.byDns]: twoZones()[FS.byApi] }
+    const firewall = (action: string, efs: object) => inside({ efs }, [process.execPath, EFS_HOME_BIN, 'firewall', action, '--source', '/nonexistent'], file)
+    const applied = await firewall('apply', zones)
+    t.equal(applied.code, 0, applied.stderr)
+    t.match(applied.requests, `efs GET /2015-02-01/mount-targets?FileSystemId=${FS.byDns}`)
+    for (const host of ['127.0.0.5', '127.0.0.2', '127.0.0.3']) {
+      t.equal(await probe('root', host), 'open', `${host}: root reaches it`)
+      t.equal(await probe('nobody', host), 'refused', `${host}: nobody is refused`)
+    }
+    t.match(await firewall('check', zones), { code: 0, stdout: /in step/ })
+
+    // The API cannot answer: what is known is applied, the gap is reported, and doctor fails.
+    const denied = { [FS.byDns]: { status: 403, error: 'AccessDeniedException' } }
+    const partial = await firewall('apply', denied)
+    t.equal(partial.code, 1)
+    t.match(partial.stderr, new RegExp(`^efs-home: firewall: ${FS.byDns} is only partly covered: DescribeMountTargets for ${FS.byDns} failed \\(.*AccessDenied.*\\); non-root processes may reach its mount targets in other zones: give this host elasticfilesystem:DescribeMountTargets, or set \\[firewall\\] nfs_scope = all\\n$`))
+    t.equal(await probe('nobody', '127.0.0.5'), 'refused', 'the address DNS gave is still protected')
+    const doctor = await inside({ efs: denied }, [process.execPath, EFS_HOME_BIN, 'doctor', '--source', '/nonexistent', '--json'], file)
+    const check = (JSON.parse(doctor.stdout) as { check: string; ok: boolean; detail: string }[]).find((c) => c.check === 'firewall')
+    t.match(check, { ok: false, detail: new RegExp(`${FS.byDns} is only partly covered`) })
+
+    // nfs_scope = all (the default) needs no API at all: nobody is refused on any 2049.
+    const { file: all } = writeConfig(t, `${base}[firewall]\nbackend = nft\nipv6 = false\n[server "${FS.byDns}"]\n`)
+    const everywhere = await inside({ efs: denied }, [process.execPath, EFS_HOME_BIN, 'firewall', 'apply', '--source', '/nonexistent'], all)
+    t.equal(everywhere.code, 0, everywhere.stderr)
+    t.equal(everywhere.requests, '', 'the EFS API is not asked')
+    for (const host of ['127.0.0.2', '127.0.0.3']) t.equal(await probe('nobody', host), 'refused', `${host}: nobody is refused`)
+    t.equal(await probe('root', '127.0.0.2'), 'open', 'root still reaches the mount targets')
+    await inside({}, [process.execPath, EFS_HOME_BIN, 'firewall', 'remove'], all)
   })
 
   t.test('TLS for a custom name: a CNAME (chain) to the EFS DNS name gives the file system; anything else is refused', async (t) => {

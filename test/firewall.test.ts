@@ -76,7 +76,7 @@ for (const backend of ['nft', 'legacy'] as const) {
     sh(ns, [ipt6, '-A', 'OUTPUT', '-p', 'udp', '--dport', '9999', '-j', 'ACCEPT'])
     const before = { v4: saved(ns, save4), v6: saved(ns, save6) }
 
-    const listeners = ['tcp:127.0.0.2:2049', 'tcp:127.0.0.2:111', 'udp:127.0.0.2:111', 'tcp:::1:2049', 'tcp:127.0.0.3:2049', `tcp:127.0.0.1:${PROXY_PORT}`, 'tcp:127.0.0.2:8080']
+    const listeners = ['tcp:127.0.0.2:2049', 'tcp:127.0.0.2:111', 'udp:127.0.0.2:111', 'tcp:::1:2049', 'tcp:127.0.0.3:2049', `tcp:127.0.0.1:${PROXY_PORT}`, 'tcp:127.0.0.2:8080', 'tcp:127.0.0.4:2049']
     await spawnReady(t, 'the listeners', [...ns.exec, process.execPath, join(ROOT, 'test/fixtures/listen.mjs'), ...listeners])
 
     const dir = scratchDir(t)
@@ -89,7 +89,7 @@ for (const backend of ['nft', 'legacy'] as const) {
     )
     const applied = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
     t.equal(applied.code, 0, applied.stderr)
-    t.match(applied.stdout, /IPv4: EFS-HOME loaded, 7 rules; IPv6: EFS-HOME loaded, 4 rules/)
+    t.match(applied.stdout, /IPv4: EFS-HOME loaded, 6 rules; IPv6: EFS-HOME loaded, 4 rules/)
 
     const expect: [string, 'tcp' | 'udp', string, number, string, string][] = [
       ['EFS 2049', 'tcp', '127.0.0.2', 2049, 'open', 'refused'],
@@ -99,6 +99,8 @@ for (const backend of ['nft', 'legacy'] as const) {
       ['RPC 111/tcp', 'tcp', '127.0.0.2', 111, 'refused', 'refused'],
       ['RPC 111/udp', 'udp', '127.0.0.2', 111, 'refused', 'refused'],
       ['another port on the EFS address', 'tcp', '127.0.0.2', 8080, 'open', 'open'],
+      // nfs_scope = all (the default): a mount target no name led to, in another zone, say.
+      ['2049 on an address efs-home does not know', 'tcp', '127.0.0.4', 2049, 'open', 'refused'],
     ]
     for (const [what, proto, host, port, root, nobody] of expect) {
       t.equal(probe(ns, 'root', proto, host, port), root, `${what}: root ${root}`)
@@ -109,12 +111,12 @@ for (const backend of ['nft', 'legacy'] as const) {
     for (let i = 0; i < 9; i++) t.equal((await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'ten applies leave the ruleset as the first did')
 
-    t.match(await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0, stdout: /in step: IPv4 7 rules, IPv6 4 rules/ })
+    t.match(await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0, stdout: /in step: IPv4 6 rules, IPv6 4 rules/ })
     sh(ns, [ipt4, '-D', 'EFS-HOME', '1'])
     sh(ns, [ipt6, '-A', 'OUTPUT', '-j', 'EFS-HOME'])
     const drift = await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent'])
     t.equal(drift.code, 1, 'drift found')
-    t.match(drift.stdout, /^IPv4: \+-A EFS-HOME -d 127\.0\.0\.2\/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset$/m)
+    t.match(drift.stdout, /^IPv4: \+-A EFS-HOME -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset$/m)
     t.match(drift.stdout, /^IPv6: OUTPUT jumps to EFS-HOME 2 times, expected once$/m)
     t.equal((await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'apply repairs the chain and the jump')
@@ -166,11 +168,11 @@ t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg
   const source = join(dir, 'auto_static.cfg')
   writeFileSync(source, 'kamen/1\n')
   const args = ['--source', source, '--output', join(dir, 'auto.static'), '--firewall']
-  t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules/ })
+  t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 2 rules/ })
   t.notMatch(saved(ns, 'iptables-nft-save'), '127.0.0.9')
   writeFileSync(source, 'kamen/1\nnw-syd-efs7/1\n')
   t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 4 rules/ })
-  t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.9/32 -p tcp -m tcp --dport 2049 -m owner --uid-owner 1-4294967294 -j REJECT --reject-with tcp-reset')
+  t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.9/32 -p tcp -m tcp --dport 111 -j REJECT --reject-with tcp-reset')
 })
 
 t.test('no EFS servers: a valid chain closing the proxy ports; an unresolvable name is reported, the rest applied', async (t) => {
@@ -180,12 +182,12 @@ t.test('no EFS servers: a valid chain closing the proxy ports; an unresolvable n
   const hosts = join(dir, 'hosts')
   writeFileSync(hosts, '127.0.0.1 localhost\n')
   const empty = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\n[server "kamen"]\ntype = nfs\n')
-  t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'apply', '--source', '/nonexistent']), { code: 0, stdout: /IPv4: EFS-HOME loaded, 1 rules; IPv6: EFS-HOME loaded, 1 rules/, stderr: '' })
+  t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'apply', '--source', '/nonexistent']), { code: 0, stdout: /IPv4: EFS-HOME loaded, 2 rules; IPv6: EFS-HOME loaded, 2 rules/, stderr: '' })
   t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0 })
 
   const missing = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\naddresses = 127.0.0.2\n[server "efs-gone.example.edu"]\ntype = efs\n')
   const r = await efsHome(ns, missing.file, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
   t.equal(r.code, 1, 'reported through the exit status')
   t.match(r.stderr, /^efs-home: firewall: efs-gone\.example\.edu did not resolve \(.*\); its addresses are not protected\n$/)
-  t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.2/32 -p tcp -m tcp --dport 2049', 'what did resolve is applied')
+  t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.2/32 -p tcp -m tcp --dport 111', 'what did resolve is applied')
 })

@@ -100,6 +100,11 @@ export const OPTIONS = {
   },
   firewall: {
     chain: option(chainName, 'EFS-HOME', 'Chain of our own, jumped to from OUTPUT, that holds every rule.'),
+    nfs_scope: option(
+      v.oneOf('all', 'efs'),
+      'all',
+      'Where non-root TCP 2049 is refused: all (every destination, so no mount target in any zone can be missed) or efs (the EFS addresses only: each file system\'s mount targets in every zone from the EFS API, plus [firewall] addresses).',
+    ),
     addresses: option(cidrList, '', 'EFS addresses or networks to protect besides those resolved from the config and auto_static.cfg (space-separated).'),
     backend: option(v.oneOf('auto', 'nft', 'legacy'), 'auto', 'iptables flavour: auto (the system default iptables), nft or legacy.'),
     ipv6: option(v.bool, 'true', 'Also load the rules for IPv6 (ip6tables).'),

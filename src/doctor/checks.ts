@@ -8,6 +8,7 @@ import type { Config } from '../config/load.js'
 import { onFirstServer } from '../directory/servers.js'
 import { resolveEfsHost } from '../efs/host.js'
 import { oneLine } from '../errors.js'
+import { partialCoverageLine } from '../firewall/coverage.js'
 import { checkRules, buildRules } from '../firewall/firewall.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
@@ -107,9 +108,11 @@ async function firewallCheck(config: Config, source: string): Promise<CheckResul
   try {
     const built = await buildRules(config, source)
     const drift = await checkRules(config, built.sets)
-    const unresolved = built.resolutions.filter((r) => r.error !== undefined).map((r) => r.name)
-    if (drift.length === 0 && unresolved.length === 0) return { check: 'firewall', ok: true, detail: `chain ${config.firewall.chain} in step` }
-    return { check: 'firewall', ok: false, detail: [...drift, ...unresolved.map((n) => `${n} does not resolve`)].join('; '), fix: 'efs-home firewall apply' }
+    const unresolved = built.resolutions.filter((r) => r.error !== undefined).map((r) => `${r.name} does not resolve`)
+    const partial = built.coverage.filter((c) => c.partial !== undefined).map(partialCoverageLine)
+    const scope = config.firewall.nfs_scope === 'all' ? 'non-root TCP 2049 refused everywhere' : 'non-root TCP 2049 refused to the EFS addresses'
+    if (drift.length === 0 && unresolved.length === 0 && partial.length === 0) return { check: 'firewall', ok: true, detail: `chain ${config.firewall.chain} in step (${scope})` }
+    return { check: 'firewall', ok: false, detail: [...drift, ...unresolved, ...partial].join('; '), fix: 'efs-home firewall apply' }
   } catch (err) {
     return { check: 'firewall', ok: false, detail: oneLine(err), fix: 'install iptables and run efs-home firewall apply as root' }
   }

@@ -77,9 +77,7 @@ export async function resolveEfsHost(config: Config, server: EfsServer, deadline
   if (!config.efs.fall_back_to_mount_target_ip || server.fsId === undefined) {
     throw new EfsHomeError('ENTRY', `${dnsName} does not resolve, and [efs] fall_back_to_mount_target_ip is off; set mount_target_ip in [server "${server.name}"]`)
   }
-  // Loaded only here: the AWS SDK costs every other lookup nothing. Its
-  // Node-version notice would land in automount's log as an error.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+  // Loaded only here: the AWS SDK costs every other lookup nothing.
   const { chooseMountTarget } = await import('./mount-targets.js')
   try {
     const chosen = await chooseMountTarget(server.fsId, server.region, deadline)

@@ -21,7 +21,10 @@ const PROBE_TIMEOUT_MS = 2000
 // Only tests move NFS off 2049.
 const NFS_PORT = Number(process.env.EFS_HOME_TEST_TARGET_PORT ?? 2049)
 
-async function describe(fsId: string, region: string, deadline: Deadline): Promise<MountTargetDescription[]> {
+/** Every mount target of `fsId`, in every zone, from the EFS API. */
+export async function describeMountTargets(fsId: string, region: string, deadline: Deadline): Promise<MountTargetDescription[]> {
+  // The SDK's Node-version notice, printed when a client is made, would land in automount's log as an error.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
   const client = new EFSClient({ region: process.env.AWS_REGION ?? region, maxAttempts: 2 })
   const abort = AbortSignal.timeout(Math.max(1, deadline.budget(API_TIMEOUT_MS)))
   try {
@@ -33,7 +36,7 @@ async function describe(fsId: string, region: string, deadline: Deadline): Promi
 }
 
 export async function chooseMountTarget(fsId: string, region: string, deadline: Deadline): Promise<Chosen> {
-  const [targets, placement] = await Promise.all([describe(fsId, region, deadline), instancePlacement(deadline.budget(IMDS_TIMEOUT_MS))])
+  const [targets, placement] = await Promise.all([describeMountTargets(fsId, region, deadline), instancePlacement(deadline.budget(IMDS_TIMEOUT_MS))])
   const available = targets.filter((t) => t.LifeCycleState === 'available' && t.IpAddress !== undefined && isIP(t.IpAddress) !== 0)
   if (available.length === 0) {
     throw new Error(targets.length === 0 ? `${fsId} has no mount targets` : `none of the ${targets.length} mount targets of ${fsId} is available`)

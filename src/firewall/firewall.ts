@@ -9,10 +9,13 @@ import { backendFor, loadChain, type LiveState, readLive, restoreLive, unloadCha
 import { resolveNames, type Resolution } from './resolve.js'
 import { type Family, renderRules, type RuleSet } from './rules.js'
 import { efsTargets } from './targets.js'
+import { type Coverage, mountTargetCoverage } from './coverage.js'
 
 export interface Built {
   readonly sets: readonly RuleSet[]
   readonly resolutions: readonly Resolution[]
+  /** With nfs_scope = efs: each EFS server's mount targets in every zone, or why not all are known. */
+  readonly coverage: readonly Coverage[]
 }
 
 export function families(config: Config): Family[] {
@@ -23,9 +26,12 @@ export function families(config: Config): Family[] {
 export async function buildRules(config: Config, source: string | undefined): Promise<Built> {
   const exports = source === undefined ? [] : readStaticCfgIfPresent(source)
   const targets = efsTargets(config, exports)
-  const resolutions = await resolveNames(targets.names, config.firewall.resolve_timeout * 1000)
-  const addresses = [...targets.addresses, ...resolutions.flatMap((r) => r.addresses)]
-  return { sets: families(config).map((f) => renderRules(config, f, addresses)), resolutions }
+  const [resolutions, coverage] = await Promise.all([
+    resolveNames(targets.names, config.firewall.resolve_timeout * 1000),
+    config.firewall.nfs_scope === 'efs' ? mountTargetCoverage(config, targets.servers) : [],
+  ])
+  const addresses = [...targets.addresses, ...resolutions.flatMap((r) => r.addresses), ...coverage.flatMap((c) => c.addresses)]
+  return { sets: families(config).map((f) => renderRules(config, f, addresses)), resolutions, coverage }
 }
 
 /** Loads every family's rules; if one fails, those already loaded are put back as they were. */

@@ -26,6 +26,7 @@ export function renderRules(config: Config, family: Family, addresses: readonly 
     config: config.file,
     restore: backendFor(config, family).restore,
     chain: config.firewall.chain,
+    everywhere: config.firewall.nfs_scope === 'all',
     addresses: [...new Set(addresses.filter((a) => a.family === family).map((a) => a.text))].sort(),
     unreachable: family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable',
     loopback: family === 4 ? '127.0.0.1/32' : '::1/128',

@@ -6,7 +6,7 @@
 
 import type { Config } from '../config/load.js'
 import type { StaticExport } from '../mapgen/static-cfg.js'
-import { efsServersOf } from '../servers/classify.js'
+import { type EfsServer, efsServersOf } from '../servers/classify.js'
 import { FS_ID_RE, formatEfsDnsName } from '../servers/efs-names.js'
 import { type Cidr, parseCidr } from './addresses.js'
 
@@ -14,6 +14,8 @@ export interface Targets {
   /** Host names to resolve. */
   readonly names: readonly string[]
   readonly addresses: readonly Cidr[]
+  /** The EFS servers themselves, for the mount targets of every zone. */
+  readonly servers: readonly EfsServer[]
 }
 
 export function efsTargets(config: Config, exports: readonly StaticExport[]): Targets {
@@ -24,7 +26,8 @@ export function efsTargets(config: Config, exports: readonly StaticExport[]): Ta
     if (cidr === undefined) names.add(nameOrAddress.toLowerCase())
     else addresses.set(cidr.text, cidr)
   }
-  for (const server of efsServersOf(config, exports)) {
+  const servers = efsServersOf(config, exports)
+  for (const server of servers) {
     // A configured mount target is where this server's homes are mounted from.
     const mountTarget = server.section?.mount_target_ip
     if (mountTarget !== undefined) {
@@ -38,5 +41,5 @@ export function efsTargets(config: Config, exports: readonly StaticExport[]): Ta
       if (server.az !== undefined) add(formatEfsDnsName(config.efs.dns_name_format, { ...dns, az: server.az }))
     }
   }
-  return { names: [...names].sort(), addresses: [...addresses.values()] }
+  return { names: [...names].sort(), addresses: [...addresses.values()], servers }
 }

@@ -3,6 +3,7 @@
 import { join } from 'node:path'
 import { loadConfig } from '../../config/load.js'
 import { EfsHomeError, oneLine } from '../../errors.js'
+import { partialCoverageLine } from '../../firewall/coverage.js'
 import { applyRules, type Built, buildRules, checkRules, removeRules } from '../../firewall/firewall.js'
 import { writeFileAtomic } from '../../util/atomic-write.js'
 import type { Output } from '../output.js'
@@ -14,11 +15,13 @@ export interface FirewallArgs {
   readonly outputDir?: string | undefined
 }
 
-/** Names that gave no address are reported one per line; they make the exit status 1. */
+/** Names that gave no address, and file systems only partly covered, are reported one per line; they make the exit status 1. */
 function reportUnresolved(built: Built, out: Output): number {
   const failed = built.resolutions.filter((r) => r.error !== undefined)
   for (const r of failed) out.err(`efs-home: firewall: ${r.name} did not resolve (${r.error}); its addresses are not protected`)
-  return failed.length > 0 ? 1 : 0
+  const partial = built.coverage.filter((c) => c.partial !== undefined)
+  for (const c of partial) out.err(`efs-home: firewall: ${partialCoverageLine(c)}`)
+  return failed.length + partial.length > 0 ? 1 : 0
 }
 
 async function act(action: FirewallAction, args: FirewallArgs, out: Output): Promise<number> {
