@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'GUARD' // a generated file would lose too much of what it holds
   | 'RELOAD' // automount could not be told to re-read its maps
   | 'FIREWALL' // iptables refused, failed or is missing
+  | 'UNSAFE_PATH' // a directory or file root would trust could be changed by someone else
 
 export class EfsHomeError extends Error {
   readonly code: ErrorCode

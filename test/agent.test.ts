@@ -83,9 +83,9 @@ t.test('an edited config is used by the next lookup', async (t) => {
   const agent = withAgent()
   await map(agent.file, 'u1')
   await agent.up()
-  t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=4 kamen:/)
+  t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=4,nosuid,nodev kamen:/)
   writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[nfs]\noptions = vers=3\n'))
-  t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=3 kamen:/)
+  t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=3,nosuid,nodev kamen:/)
   writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[ldap]\ntimeout = soon\n'))
   t.match(await map(agent.file, 'u1'), { code: 1, stdout: '', stderr: /^efs-home-map: \[ldap\] timeout: 'soon' is not a positive duration/ }, 'a broken edit fails like the map itself would')
 })
@@ -134,7 +134,7 @@ t.test("an agent for another config file declines; that config's lookup answers 
   await map(agent.file, 'u1')
   await agent.up()
   const { file: other } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${agent.socket}\n[nfs]\noptions = vers=3\n`))
-  t.match(await map(other, 'u1'), { code: 0, stdout: /^-fstype=nfs,vers=3 kamen:/ }, 'its own config, not the agent’s')
+  t.match(await map(other, 'u1'), { code: 0, stdout: /^-fstype=nfs,vers=3,nosuid,nodev kamen:/ }, 'its own config, not the agent’s')
   t.same(agentsFor(other), [], 'and no second agent fights for the socket')
   t.match(await agentCheck(loadConfig(other)), { ok: false, detail: /serves .*, not .*: lookups do the work themselves$/, fix: /efs-home agent stop/ }, 'doctor says so')
 })
@@ -152,7 +152,7 @@ t.test('an agent socket in a directory others may write to is never used', async
 })
 
 t.test('the protocol: what is not a well-formed question or a one-line answer is refused', async (t) => {
-  t.same(parseAnswer('{"ok":true,"text":"-fstype=nfs,vers=4 kamen:/x"}'), { ok: true, text: '-fstype=nfs,vers=4 kamen:/x' })
+  t.same(parseAnswer('{"ok":true,"text":"-fstype=nfs,vers=4,nosuid,nodev kamen:/x"}'), { ok: true, text: '-fstype=nfs,vers=4,nosuid,nodev kamen:/x' })
   for (const line of ['{"ok":true,"text":"a\\nb"}', '{"ok":true,"text":"a\\u0000"}', '{"ok":true}', '[]', 'null', 'not json']) t.equal(parseAnswer(line), undefined, line)
   t.same(parseRequest('{"kind":"lookup","config":"/c","key":"u1","deadlineMs":5}'), { kind: 'lookup', config: '/c', key: 'u1', deadlineMs: 5 })
   for (const line of ['{"kind":"lookup","config":"/c","key":1,"deadlineMs":5}', '{"kind":"lookup","config":"/c","key":"u1","deadlineMs":-1}', '{"kind":"x"}', '"status"']) {

@@ -16,7 +16,7 @@ import { makeTestCa } from './fixtures/tls.js'
 import { kernelLacks } from './fixtures/kernel.js'
 import type { Netns } from './fixtures/netns.js'
 
-const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev'
 const EFS_DNS = `${EFS_ID}.efs.us-east-1.amazonaws.com`
 
 // Two hosts: the client runs automount; the server (10.255.0.1) runs LDAP
@@ -117,8 +117,8 @@ t.test('ls /home/USER mounts each kind of home with the right arguments', { skip
     t.match(result(key), { status: 2, listing: /No such file or directory/ }, `${key}: ENOENT`)
   }
   t.same(outcome.mountCalls.sort(), [
-    `mount.nfs ${'kamen.cse.example.edu'}:/srv/homes/3/dave ${home}/dave -s -n -o rw,vers=4.2`,
-    `mount.nfs kamen:/export/kamen/2/bob ${home}/bob -s -n -o rw,vers=4`,
+    `mount.nfs ${'kamen.cse.example.edu'}:/srv/homes/3/dave ${home}/dave -s -n -o rw,vers=4.2,nosuid,nodev`,
+    `mount.nfs kamen:/export/kamen/2/bob ${home}/bob -s -n -o rw,vers=4,nosuid,nodev`,
     `mount.nfs4 ${EFS_DNS}:/1/carol ${home}/carol -s -n -o rw,${EFS_OPTS}`,
     `mount.nfs4 nw-syd-efs1:/1/alice ${home}/alice -s -n -o rw,${EFS_OPTS}`,
   ].sort())
@@ -151,8 +151,8 @@ t.test('the generated static map: automount mounts /import paths, and re-reads t
   t.match(outcome.results.get(`${importRoot}/nw-syd-efs1/2`), { status: 0 })
   t.match(outcome.results.get(`${importRoot}/kamen/9`), { status: 0, listing: 'mounted-from-kamen__export_kamen_9' }, 'a map change reached the running daemon')
   t.same(outcome.mountCalls.sort(), [
-    `mount.nfs kamen:/export/kamen/1 ${importRoot}/kamen/1 -s -n -o rw,vers=4`,
-    `mount.nfs kamen:/export/kamen/9 ${importRoot}/kamen/9 -s -n -o rw,vers=4`,
+    `mount.nfs kamen:/export/kamen/1 ${importRoot}/kamen/1 -s -n -o rw,vers=4,nosuid,nodev`,
+    `mount.nfs kamen:/export/kamen/9 ${importRoot}/kamen/9 -s -n -o rw,vers=4,nosuid,nodev`,
     `mount.nfs4 nw-syd-efs1:/2 ${importRoot}/nw-syd-efs1/2 -s -n -o rw,${EFS_OPTS}`,
   ])
   t.match(readFileSync(join(work, 'run.log'), 'utf8'), /written, 3 exports[\s\S]*automount told to re-read its maps \(SIGHUP\)/)

@@ -33,7 +33,7 @@ t.test('defaults fill every optional key', async (t) => {
   t.equal(c.home.deadline, 10)
   t.equal(c.home.cache_max_age, 7 * 86400)
   t.equal(c.efs.tls, true)
-  t.same(c.efs.port_range, { first: 20049, last: 21049 })
+  t.same(c.efs.port_range, { first: 250, last: 349 })
   t.same(c.nfs.options, [['vers', '4']])
   t.equal(c.nfs.export_prefix, '/export/{server}')
   t.equal(c.servers.size, 0)
@@ -66,7 +66,7 @@ dns_name_suffix = amazonaws.com
 options = nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport
 tls = true
 ca_file = /etc/efs-home/efs-ca.pem
-port_range = 20049-21049
+port_range = 250-349
 fall_back_to_mount_target_ip = true
 host_pattern = ^nw-syd-efs   ; server names the heuristic treats as EFS aliases
 
@@ -117,6 +117,9 @@ t.test('bad config: clear one-line errors naming section and key', async (t) => 
   fails(t, `${MINIMAL}[home]\ndeadline = -1\n`, /\[home\] deadline/)
   fails(t, `${MINIMAL}[efs]\ntls = maybe\n`, /\[efs\] tls: 'maybe' is not a boolean/)
   fails(t, `${MINIMAL}[efs]\nport_range = 9-2\n`, /port range/)
+  // Ports any user can bind, or the NFS client's own source ports: a user could stand in for a proxy.
+  fails(t, `${MINIMAL}[efs]\nport_range = 20049-21049\n`, /\[efs\] port_range: '20049-21049' reaches port 665 or above: ports from 1024 can be bound by any user/)
+  fails(t, `${MINIMAL}[efs]\nport_range = 600-700\n`, /reaches port 665 or above/)
   fails(t, `${MINIMAL}[efs]\nhost_pattern = ^(nw\n`, /not a valid regular expression/)
   fails(t, `${MINIMAL}[efs]\ndns_name_format = {az}.efs.{region}\n`, /must contain \{fs_id\}/)
   fails(t, `${MINIMAL}[efs]\ndns_name_format = {fs_id}.{zone}\n`, /unknown placeholder \{zone\}/)

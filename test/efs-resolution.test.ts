@@ -20,7 +20,7 @@ if (missing === undefined) await suite()
 else t.plan(0, missing)
 
 async function suite(): Promise<void> {
-  const OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+  const OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev'
   const ns = createNetns(t, 'efsr')
   const dir = scratchDir(t, 'efsr')
   const scenarioFile = join(dir, 'scenario.json')
@@ -185,6 +185,7 @@ async function suite(): Promise<void> {
       new RegExp(`^ok   efs ${FS.byApi} address: 127\\.0\\.0\\.3 \\(api: .*does not resolve`),
       new RegExp(`^ok   efs ${FS.byApi} tcp 2049: 127\\.0\\.0\\.3:2049 accepts connections$`),
       /^FAIL firewall: IPv4: chain EFS-HOME is not loaded.* \(fix: efs-home firewall apply\)$/,
+      /^ok   forwarding: this host forwards no packets/,
       /^FAIL autofs: \/etc\/auto\.master\.d\/home\.autofs does not name efs-home-map/,
       /^ok   lookup agent: off \(\[home\] agent = false\)/,
       new RegExp(`^ok   lookup dns: -fstype=nfs4,${OPTS} ${FS.byDns}\\.efs\\.us-east-1\\.amazonaws\\.com:/1/dns$`),
@@ -195,6 +196,11 @@ async function suite(): Promise<void> {
     const json = JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]
     t.same(json.filter((c) => !c.ok).map((c) => c.check), ['ldap ldap://127.0.0.1:1', 'firewall'], 'autofs fixed; the rest as before')
     t.equal(json.find((c) => c.check === 'firewall')?.detail, `${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve`, 'the rules are in step; the unresolvable name is what remains')
+    // A host that forwards packets (for containers or VMs): the owner rules do not see its guests.
+    t.equal((await runCommand(ns.exec[0]!, [...ns.exec.slice(1), 'sysctl', '-w', 'net.ipv4.ip_forward=1'], { PATH: process.env.PATH })).code, 0)
+    const forwarding = (JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]).find((c) => c.check === 'forwarding')
+    t.match(forwarding, { ok: false, detail: /this host forwards packets \(\/proc\/sys\/net\/ipv4\/ip_forward = 1\): containers or VMs routed through it reach EFS on 2049 unchecked/ })
+    await runCommand(ns.exec[0]!, [...ns.exec.slice(1), 'sysctl', '-w', 'net.ipv4.ip_forward=0'], { PATH: process.env.PATH })
   })
 
   t.test('firewall, nfs_scope = efs: every zone\'s mount target from the EFS API; a file system whose zones cannot all be known is reported', async (t) => {
@@ -242,11 +248,11 @@ async function suite(): Promise<void> {
     t.teardown(() => killNetnsProcesses(ns, (argv) => argv.includes('proxy')))
     const { file } = writeConfig(
       t,
-      `${base}host_pattern = ^homes-\ntls = true\nca_file = /etc/ssl/certs/ca-certificates.crt\nport_range = 21100-21110\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\n`,
+      `${base}host_pattern = ^homes-\ntls = true\nca_file = /etc/ssl/certs/ca-certificates.crt\nport_range = 400-410\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\n`,
     )
     for (const user of ['cgood', 'cchain']) {
       const r = await inside({}, [process.execPath, MAP_BIN, user], file)
-      t.match(r, { code: 0, stdout: new RegExp(`^-fstype=nfs4,${OPTS},port=2110\\d,nobind 127\\.0\\.0\\.1:/1/${user}\\n$`) }, `${user}: ${r.stderr}`)
+      t.match(r, { code: 0, stdout: new RegExp(`^-fstype=nfs4,${OPTS},port=40\\d,nobind 127\\.0\\.0\\.1:/1/${user}\\n$`) }, `${user}: ${r.stderr}`)
     }
     t.match(JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')), { ports: { [FS_CNAMED]: Number } }, 'the proxy is the file system the CNAME names')
     t.match(await inside({}, [process.execPath, MAP_BIN, 'ca'], file), { code: 1, stdout: '', stderr: /homes-a\.example\.edu needs TLS, which needs its file system id, and the name is not a CNAME to an EFS DNS name: set fs_id/ })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { hostname } from 'node:os'
 import { parseConfig } from '../src/config/load.js'
 import { buildEntry, formatEntry } from '../src/mount/entry.js'
 import { formatMountOptions, parseMountOptions, withDefaults } from '../src/mount/options.js'
@@ -6,7 +7,7 @@ import { proxyTarget } from '../src/proxy/target.js'
 import { classifyServer } from '../src/servers/classify.js'
 import { formatEfsDnsName, parseEfsDnsName } from '../src/servers/efs-names.js'
 
-const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev'
 
 function config(extra = '') {
   return parseConfig(
@@ -53,13 +54,30 @@ t.test('classification', async (t) => {
   t.match(classifyServer(c, 'homes'), { fsId: 'fs-0abc', region: 'us-east-1' })
 })
 
+t.test('home mounts are nosuid,nodev unless the site says suid or dev', async (t) => {
+  t.equal(entryFor(config(''), ['kamen', '2', 'bob']), '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/bob')
+  const c = config('[nfs]\noptions = vers=4,suid\n[efs]\noptions = dev\n')
+  t.equal(entryFor(c, ['kamen', '2', 'bob']), '-fstype=nfs,vers=4,suid,nodev kamen:/export/kamen/2/bob', 'suid: the site decided')
+  t.match(entryFor(c, ['nw-syd-efs1', '1', 'a']), /^-fstype=nfs4,nfsvers=4\.1,[^ ]*,noresvport,dev,nosuid nw-syd-efs1:\/1\/a$/, 'dev: the site decided')
+})
+
+t.test('a server that is this host, in any spelling, is refused unless a [server] section declares it', async (t) => {
+  const c = config(`[server "localhost"]\ntype = nfs\n`)
+  const own = hostname().toLowerCase()
+  const spellings = ['127.0.0.1', '127.1', '127.0.1', '0', '0.0.0.0', '2130706433', '0x7f000001', '0x7f.1', '017700000001', '127.255.0.9', 'LOCALHOST.', 'localhost.localdomain', 'lab.localhost', 'ip6-localhost', own, own.split('.')[0]!]
+  const bare = config('')
+  for (const name of spellings) t.throws(() => classifyServer(bare, name), { code: 'LOCATION', message: new RegExp(`^server "${name.replace(/\./g, '\\.')}" is this host \\(`) }, name)
+  t.match(classifyServer(c, 'localhost'), { kind: 'nfs', reason: 'server section' }, 'declared: allowed')
+  for (const name of ['10.0.0.206', '128.0.0.1', 'kamen', 'localhostname', 'face']) t.doesNotThrow(() => classifyServer(bare, name), name)
+})
+
 t.test('entries: the design table', async (t) => {
   const c = config(`[server "kamen.cse.example.edu"]\ntype = nfs\nexport_prefix = /srv/homes\noptions = vers=4.2\n`)
-  t.equal(entryFor(c, ['kamen', '1', 'plinich']), '-fstype=nfs,vers=4 kamen:/export/kamen/1/plinich')
+  t.equal(entryFor(c, ['kamen', '1', 'plinich']), '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/1/plinich')
   t.equal(entryFor(c, ['nw-syd-efs1', '1', 'plinich99']), `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/plinich99`)
   t.equal(entryFor(c, ['fs-0123abcd', '1', 'alice']), `-fstype=nfs4,${EFS_OPTS} fs-0123abcd.efs.us-east-1.amazonaws.com:/1/alice`)
-  t.equal(entryFor(c, ['kamen.cse.example.edu', '2', 'bob']), '-fstype=nfs,vers=4.2 kamen.cse.example.edu:/srv/homes/2/bob')
-  t.equal(entryFor(c, ['kamen', '1']), '-fstype=nfs,vers=4 kamen:/export/kamen/1', 'an export without a user, for the static map')
+  t.equal(entryFor(c, ['kamen.cse.example.edu', '2', 'bob']), '-fstype=nfs,vers=4.2,nosuid,nodev kamen.cse.example.edu:/srv/homes/2/bob')
+  t.equal(entryFor(c, ['kamen', '1']), '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/1', 'an export without a user, for the static map')
   const dns = 'us-east-1b.fs-0123abcd.efs.us-east-1.amazonaws.com'
   t.equal(entryFor(c, [dns, 'h', 'u/v']), `-fstype=nfs4,${EFS_OPTS} ${dns}:/h/u/v`)
 })
@@ -79,11 +97,11 @@ options = nfsvers=4.1
 mount_target_ip = fd00::1
 region = eu-west-1
 `)
-  t.equal(entryFor(c, ['nw-syd-efs1', '1', 'a']), '-fstype=nfs4,vers=4.1,rsize=1048576,wsize=1048576,soft,timeo=150,retrans=2,noresvport,nconnect=4 nw-syd-efs1:/1/a')
-  t.equal(entryFor(c, ['fs-0aa', '1', 'a']), '-fstype=nfs4,vers=4.1,rsize=1048576,wsize=1048576,soft,timeo=150,retrans=2,noresvport,nconnect=4 ap-southeast-2c.fs-0aa.efs.ap-southeast-2.amazonaws.com:/1/a')
+  t.equal(entryFor(c, ['nw-syd-efs1', '1', 'a']), '-fstype=nfs4,vers=4.1,rsize=1048576,wsize=1048576,soft,timeo=150,retrans=2,noresvport,nconnect=4,nosuid,nodev nw-syd-efs1:/1/a')
+  t.equal(entryFor(c, ['fs-0aa', '1', 'a']), '-fstype=nfs4,vers=4.1,rsize=1048576,wsize=1048576,soft,timeo=150,retrans=2,noresvport,nconnect=4,nosuid,nodev ap-southeast-2c.fs-0aa.efs.ap-southeast-2.amazonaws.com:/1/a')
   t.equal(entryFor(c, ['fs-0bb', '1', 'a']), `-fstype=nfs4,${EFS_OPTS} 10.1.2.3:/1/a`)
-  t.equal(entryFor(c, ['fs-0cc', '1', 'a']), '-fstype=nfs4,vers=4.1,rsize=1048576,wsize=1048576,soft,timeo=150,retrans=2,noresvport,nconnect=4 [fd00::1]:/1/a')
-  t.equal(entryFor(c, ['kamen', '1', 'a']), '-fstype=nfs,vers=3,proto=tcp kamen:/1/a')
+  t.equal(entryFor(c, ['fs-0cc', '1', 'a']), '-fstype=nfs4,vers=4.1,rsize=1048576,wsize=1048576,soft,timeo=150,retrans=2,noresvport,nconnect=4,nosuid,nodev [fd00::1]:/1/a')
+  t.equal(entryFor(c, ['kamen', '1', 'a']), '-fstype=nfs,vers=3,proto=tcp,nosuid,nodev kamen:/1/a')
 })
 
 t.test('TLS: the proxy port and nobind, never a silent plaintext entry', async (t) => {
@@ -110,9 +128,10 @@ t.test('the proxy target: the certificate name, without the zone', async (t) => 
 })
 
 t.test('mount options: defaults only where the site is silent', async (t) => {
-  const defaults = parseMountOptions(EFS_OPTS)
-  t.equal(formatMountOptions(withDefaults([], defaults)), EFS_OPTS)
-  t.equal(formatMountOptions(withDefaults(parseMountOptions('vers=4.1'), defaults)), EFS_OPTS.replace('nfsvers', 'vers'))
+  const efsUtils = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+  const defaults = parseMountOptions(efsUtils)
+  t.equal(formatMountOptions(withDefaults([], defaults)), efsUtils)
+  t.equal(formatMountOptions(withDefaults(parseMountOptions('vers=4.1'), defaults)), efsUtils.replace('nfsvers', 'vers'))
   t.equal(formatMountOptions(withDefaults(parseMountOptions('resvport,rsize=65536'), defaults)), 'nfsvers=4.1,rsize=65536,wsize=1048576,hard,timeo=600,retrans=2,resvport')
   t.same(parseMountOptions(''), [])
   for (const bad of ['a b', 'vers=4 4', 'x=a,b=', ',', 'Vers=4', 'a=b"c', 'fstype=nfs', 'nobind', 'soft,hard']) {

@@ -56,7 +56,7 @@ function probe(ns: Netns, as: 'root' | 'nobody', proto: 'tcp' | 'udp', host: str
   return sh(ns, [...user, 'env', '-u', 'NODE_OPTIONS', process.execPath, probeCopy, proto, host, String(port)]).trim()
 }
 
-const PROXY_PORT = 20100
+const PROXY_PORT = 300
 
 /** efs-home run inside the namespace as a boot unit would run it, with our /etc/hosts. */
 function efsHome(ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}, bin = EFS_HOME_BIN) {
@@ -121,6 +121,20 @@ for (const backend of ['nft', 'legacy'] as const) {
     t.equal((await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, once, 'apply repairs the chain and the jump')
 
+    // A baseline rule inserted ahead of our jump lets nobody past it: check and doctor say so, apply puts the jump first again.
+    sh(ns, [ipt4, '-I', 'OUTPUT', '1', '-o', 'lo', '-j', 'ACCEPT'])
+    t.equal(probe(ns, 'nobody', 'tcp', '127.0.0.2', 2049), 'open', 'the rule ahead of ours opens the hole')
+    const ahead = await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent'])
+    t.equal(ahead.code, 1, 'check fails')
+    t.match(ahead.stdout, /^IPv4: 1 OUTPUT rule\(s\) come before the jump to EFS-HOME and may let traffic past it \(first: -A OUTPUT -o lo -j ACCEPT\)$/m)
+    const doctor = await efsHome(ns, config, hosts, ['doctor', '--source', '/nonexistent', '--json'])
+    t.match((JSON.parse(doctor.stdout) as { check: string; ok: boolean; detail: string }[]).find((c) => c.check === 'firewall'), { ok: false, detail: /come before the jump to EFS-HOME/ })
+    t.equal((await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])).code, 0)
+    t.equal(sh(ns, [ipt4, '-S', 'OUTPUT']).split('\n')[1], '-A OUTPUT -j EFS-HOME', 'our jump is first again')
+    t.equal(probe(ns, 'nobody', 'tcp', '127.0.0.2', 2049), 'refused', 'and the hole is closed')
+    t.match(await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0 })
+    sh(ns, [ipt4, '-D', 'OUTPUT', '-o', 'lo', '-j', 'ACCEPT'])
+
     t.match(await efsHome(ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /removed chain EFS-HOME/ })
     t.same({ v4: saved(ns, save4), v6: saved(ns, save6) }, before, 'remove leaves the rest exactly as it was')
     t.match(await efsHome(ns, config, hosts, ['firewall', 'remove']), { code: 0, stdout: /nothing to remove/ })
@@ -128,10 +142,10 @@ for (const backend of ['nft', 'legacy'] as const) {
   })
 }
 
-t.test('IPv6 failing after IPv4 loaded: IPv4 is rolled back', async (t) => {
+t.test('IPv6 failing after IPv4 loaded: IPv4 stays loaded (never fewer rules for a failure), IPv6 as it was', async (t) => {
   if (skipWithout(t, 'netns', 'mountns', 'owner-nft')) return
   const ns = createNetns(t, 'fwrb')
-  const before = saved(ns, 'iptables-nft-save')
+  const before6 = saved(ns, 'ip6tables-nft-save')
   const dir = scratchDir(t)
   const hosts = join(dir, 'hosts')
   writeFileSync(hosts, '127.0.0.1 localhost\n')
@@ -143,8 +157,10 @@ t.test('IPv6 failing after IPv4 loaded: IPv4 is rolled back', async (t) => {
   const { file: config } = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\naddresses = 127.0.0.2 ::1\n')
   const r = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: `${bin}:${process.env.PATH}` })
   t.equal(r.code, 2)
-  t.match(r.stderr, /^efs-home: firewall apply: ip6tables-nft-restore --noflush -w 5: ip6tables-restore: line 7 failed; the rules are as they were\n$/)
-  t.equal(saved(ns, 'iptables-nft-save'), before, 'IPv4, loaded first, was taken out again')
+  t.match(r.stdout, /^IPv4: EFS-HOME loaded, \d+ rules\n$/)
+  t.match(r.stderr, /^efs-home: firewall apply: IPv6: ip6tables-nft-restore --noflush -w 5: ip6tables-restore: line 7 failed; the IPv6 rules are as they were\n$/)
+  t.match(saved(ns, 'iptables-nft-save'), /^-A OUTPUT -j EFS-HOME\n[\s\S]*^-A EFS-HOME -p tcp -m tcp --dport 2049 -m owner/m, 'IPv4 is loaded and jumped to')
+  t.equal(saved(ns, 'ip6tables-nft-save'), before6, 'IPv6 is as it was')
 })
 
 t.test('without the iptables binaries: a clear error', async (t) => {
@@ -155,7 +171,7 @@ t.test('without the iptables binaries: a clear error', async (t) => {
   writeFileSync(hosts, '127.0.0.1 localhost\n')
   const r = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'], { PATH: '/usr/bin' })
   t.equal(r.code, 2)
-  t.match(r.stderr, /^efs-home: firewall apply: iptables-save -t filter: not found: install the iptables package; the rules are as they were\n$/)
+  t.match(r.stderr, /^efs-home: firewall apply: IPv4: iptables-restore --noflush -w 5: not found: install the iptables package; the IPv4 rules are as they were\nefs-home: firewall apply: IPv6: ip6tables-restore --noflush -w 5: not found: install the iptables package; the IPv6 rules are as they were\n$/)
 })
 
 t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg names it', async (t) => {

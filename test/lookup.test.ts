@@ -2,7 +2,8 @@
 // and values, and LDAP servers that refuse, hang or disappear.
 
 import t, { type Test } from 'tap'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
 import { parseConfig, type Config } from '../src/config/load.js'
@@ -14,14 +15,14 @@ import { ROOT_DN, ROOT_PW, startSlapd, type User } from './fixtures/slapd.js'
 import { makeTestCa } from './fixtures/tls.js'
 import { BAD_KEYS } from './fixtures/bad-input.js'
 
-const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev'
 
 // Home locations by user number, and what the map must print for each.
 const KINDS: [(i: number) => string, (i: number) => string][] = [
   [(i) => `/import/nw-syd-efs1/${i % 3}/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/${i % 3}/u${i}`],
   [(i) => `/import/${EFS_ID}/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} 10.0.1.26:/1/u${i}`],
-  [(i) => `/import/kamen/2/u${i}`, (i) => `-fstype=nfs,vers=4 kamen:/export/kamen/2/u${i}`],
-  [(i) => `/import/kamen.cse.example.edu/3/u${i}`, (i) => `-fstype=nfs,vers=4.2 kamen.cse.example.edu:/srv/homes/3/u${i}`],
+  [(i) => `/import/kamen/2/u${i}`, (i) => `-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/u${i}`],
+  [(i) => `/import/kamen.cse.example.edu/3/u${i}`, (i) => `-fstype=nfs,vers=4.2,nosuid,nodev kamen.cse.example.edu:/srv/homes/3/u${i}`],
   [(i) => `/import/nw-syd-efs2/1/u${i}`, (i) => `-fstype=nfs4,${EFS_OPTS} nw-syd-efs2:/1/u${i}`],
 ]
 const USERS = 3000
@@ -38,6 +39,11 @@ const BAD_VALUES: Record<string, string> = {
   // Written as an EFS file system id, but not one: a typo, never mounted as a classic NFS host.
   badEfsId: '/import/fs-0123xyz/1/badEfsId',
   badEfsName: '/import/fs-12g4.efs.us-east-1.amazonaws.com/1/badEfsName',
+  // This host, spelled as LDAP might: never an entry autofs would bind-mount, or mount from a user's listener.
+  loopName: '/import/localhost/x/loopName',
+  loopShort: '/import/127.1/x/loopShort',
+  loopZero: '/import/0/x/loopZero',
+  loopDecimal: '/import/2130706433/x/loopDecimal',
 }
 
 const users: User[] = [
@@ -77,7 +83,7 @@ t.test('hostile keys never reach LDAP', async (t) => {
 
 t.test("a key LDAP matches but that is not the entry's name gets nothing: case variants, every template form", async (t) => {
   const c = config(t, [slapd.url])
-  t.equal((await lookupHome(c, 'MiXed.Case-9')).text, '-fstype=nfs,vers=4 kamen:/export/kamen/1/MiXed.Case-9', 'the exact name answers')
+  t.equal((await lookupHome(c, 'MiXed.Case-9')).text, '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/1/MiXed.Case-9', 'the exact name answers')
   for (const key of ['U17', 'mixed.case-9', 'MIXED.CASE-9', 'MiXed.CasE-9']) {
     await t.rejects(lookupHome(c, key), { code: 'NOT_FOUND', message: new RegExp(`^no user '${key.replace(/\./g, '\\.')}': the LDAP entry that matched \\(uid=[^)]+\\) has uid \\["[^"]+"\\], not exactly`) }, key)
   }
@@ -232,4 +238,34 @@ t.test('all servers down and no cache: an answer within the deadline', async (t)
   t.equal(a.connections(), 1)
   t.equal(b.connections(), 1, 'the second server got what was left of the deadline')
   t.match(steps[0], { step: 'directory', attempts: [{ ok: false, error: /timed out after 1\.0 s/ }, { ok: false, error: /timed out after 0\.[0-9] s/ }] })
+})
+
+t.test('a cache others could forge is never used: a directory others can write, a FIFO or a link at the cache', async (t) => {
+  // LDAP down (a closed port), so the lookup turns to the cache.
+  const c = config(t, [`ldap://127.0.0.1:${await freePort()}`])
+  const file = c.home.cache_file
+  const dir = dirname(file)
+  mkdirSync(dir, { recursive: true, mode: 0o755 })
+  writeHomesCache(file, new Map([['u1', { location: '/import/kamen/2/u1', at: Math.floor(Date.now() / 1000) }]]))
+  t.equal((await lookupHome(c, 'u1')).text, '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/u1', 'a sound cache answers')
+  chmodSync(dir, 0o777)
+  await t.rejects(lookupHome(c, 'u1'), { code: 'LDAP_UNAVAILABLE', message: /the cache is unusable: .*the \[home\] cache_file directory: \S+ is writable by others \(mode 777\)/ })
+  chmodSync(dir, 0o755)
+  rmSync(file)
+  // A FIFO would hang a plain read for ever; it is refused at once.
+  execFileSync('mkfifo', [file])
+  await t.rejects(lookupHome(c, 'u1'), { code: 'LDAP_UNAVAILABLE', message: /the cache is unusable: .*homes\.json: is not a regular file/ })
+  rmSync(file)
+  const elsewhere = join(scratchDir(t), 'forged.json')
+  writeFileSync(elsewhere, JSON.stringify({ version: 1, users: { u1: { location: '/import/evil/1/u1', at: Math.floor(Date.now() / 1000) } } }))
+  symlinkSync(elsewhere, file)
+  await t.rejects(lookupHome(c, 'u1'), { code: 'LDAP_UNAVAILABLE', message: /homes\.json: is a symbolic link/ })
+})
+
+t.test('nfs_scope = efs: an EFS server the config does not declare is not firewalled, so it is not mounted', async (t) => {
+  const c = config(t, [slapd.url], '[firewall]\nnfs_scope = efs\n')
+  await t.rejects(lookupHome(c, 'u0'), { code: 'LOCATION', message: /^refused home location "\/import\/nw-syd-efs1\/0\/u0": EFS server "nw-syd-efs1" has no \[server\] section, and with \[firewall\] nfs_scope = efs the firewall protects only declared file systems/ })
+  t.match((await lookupHome(c, 'u1')).text, /10\.0\.1\.26:\/1\/u1$/, 'a declared file system is mounted')
+  t.match((await lookupHome(c, 'u2')).text, /^-fstype=nfs,/, 'classic NFS is not affected')
+  t.match((await lookupHome(config(t, [slapd.url]), 'u0')).text, /nw-syd-efs1:\/0\/u0$/, 'nfs_scope = all (the default) covers every server')
 })

@@ -9,7 +9,7 @@ import { waitFor } from './fixtures/processes.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
 
-const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport'
+const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev'
 const slapd = await startSlapd(t, [
   { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
   { uid: 'bob', home: '/import/kamen/2/bob' },
@@ -27,7 +27,7 @@ for (const [how, config] of [['answered by the agent', file], ['answered in-proc
     const alice = await runNode(MAP_BIN, ['alice'], mapEnv(config))
     t.same(alice, { code: 0, stdout: `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice\n`, stderr: '' })
     const bob = await runNode(MAP_BIN, ['bob'], mapEnv(config))
-    t.same(bob, { code: 0, stdout: '-fstype=nfs,vers=4 kamen:/export/kamen/2/bob\n', stderr: '' })
+    t.same(bob, { code: 0, stdout: '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/bob\n', stderr: '' })
   })
 
   t.test(`${how}: no entry: nothing on stdout, one line on stderr, exit 1`, async (t) => {

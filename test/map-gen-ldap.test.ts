@@ -49,7 +49,7 @@ t.test('every export with a home in LDAP, and the cache of every valid user', as
   // The cache is what the program map falls back on: LDAP "down" (a closed port), answers still come.
   const down = writeConfig(t, siteConfig(['ldap://127.0.0.1:1'], '{dir}', `[home]\ncache_file = ${s.cache}\n${EFS_MOUNT_TARGET}`))
   const answer = await runNode(MAP_BIN, ['u99998'], mapEnv(down.file))
-  t.match(answer, { code: 0, stdout: `-fstype=nfs4,nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport 10.0.1.26:/1/u99998\n` })
+  t.match(answer, { code: 0, stdout: `-fstype=nfs4,nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev 10.0.1.26:/1/u99998\n` })
 })
 
 t.test('LDAP killed mid-enumeration: the old map and cache stay byte-identical', async (t) => {
@@ -57,7 +57,7 @@ t.test('LDAP killed mid-enumeration: the old map and cache stay byte-identical',
   const s = setup(t, '')
   const config = readFileSync(s.file, 'utf8').replace(slapd.url, own.url).replace('[ldap]\n', '[ldap]\npage_size = 50\n')
   writeFileSync(s.file, config)
-  writeFileSync(s.output, '# an old map\n/import/kamen/9 -fstype=nfs,vers=4 kamen:/export/kamen/9\n')
+  writeFileSync(s.output, '# an old map\n/import/kamen/9 -fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/9\n')
   const oldCache = new Map([['u1', { location: '/import/kamen/2/u1', at: 1 }]])
   writeHomesCache(s.cache, oldCache)
   const before = { map: readFileSync(s.output), cache: readFileSync(s.cache) }

@@ -96,7 +96,7 @@ t.test('--check and --diff', async (t) => {
   const r = await mapGen(['--source', map.source, '--output', map.output, '--check', '--diff'])
   t.equal(r.code, 1, 'would change')
   t.match(r.out, /^-\/import\/nw-syd-efs1\/2 -fstype=nfs4.*$/m)
-  t.match(r.out, /^\+\/import\/kamen\/9 -fstype=nfs,vers=4 kamen:\/export\/kamen\/9$/m)
+  t.match(r.out, /^\+\/import\/kamen\/9 -fstype=nfs,vers=4,nosuid,nodev kamen:\/export\/kamen\/9$/m)
   t.equal(r.out.split('\n').filter((l) => /^[-+]\//.test(l)).length, 2, 'only the real changes, not column padding')
   t.match(r.out, /would change \(5 exports\)/)
   untouched(t, map, '--check')

@@ -89,8 +89,8 @@ t.test('a mount target that does not resolve: one supervisor, its cause in every
 
 t.test('the port range exhausted: the cause at once, nothing started', { skip: missing }, async (t) => {
   const rig = await rigWithUsers(t)
-  edit(rig, 'port_range = 21000-21010', 'port_range = 21050-21050')
-  await spawnReady(t, 'a listener on the only port', [...rig.ns.exec, process.execPath, '-e', "require('net').createServer().listen(21050, '127.0.0.1', () => console.log('ready'))"])
-  await storm(t, rig, /^efs-home-map: no free proxy port for fs-12345678: every port of \[efs\] port_range 21050-21050 is assigned or in use\n$/)
+  edit(rig, 'port_range = 300-310', 'port_range = 350-350')
+  await spawnReady(t, 'a listener on the only port', [...rig.ns.exec, process.execPath, '-e', "require('net').createServer().listen(350, '127.0.0.1', () => console.log('ready'))"])
+  await storm(t, rig, /^efs-home-map: no free proxy port for fs-12345678: every port of \[efs\] port_range 350-350 is assigned or in use\n$/)
   t.same(proxyProcesses(rig), { run: 0, supervise: 0 }, 'no proxy, no supervisor')
 })

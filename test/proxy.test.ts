@@ -3,10 +3,10 @@
 
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { spawnOwned, spawnReady, waitFor } from './fixtures/processes.js'
+import { runCommand, spawnOwned, spawnReady, waitFor } from './fixtures/processes.js'
 import { AS_NOBODY, nobodyCopies } from './fixtures/as-nobody.js'
 import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { startSlapd } from './fixtures/slapd.js'
@@ -25,7 +25,7 @@ async function suite(): Promise<void> {
     const ensured = await rig.efsHome(['proxy', 'ensure', FS_ID])
     t.equal(ensured.code, 0, ensured.stderr)
     const port = Number(ensured.stdout.trim())
-    t.ok(port >= 21000 && port <= 21010, `a port from the range (${port})`)
+    t.ok(port >= 300 && port <= 310, `a port from the range (${port})`)
     const ls = await rig.exec(['nfs-ls', nfsUrl(port)])
     t.equal(ls.code, 0, ls.stderr)
     t.match(ls.stdout, /big\.bin/)
@@ -154,17 +154,50 @@ async function suite(): Promise<void> {
 
     const port = Number((await rig.efsHome(['proxy', 'ensure', FS_ID])).stdout.trim())
     t.equal((await rig.efsHome(['proxy', 'stop', FS_ID])).code, 0)
+    // The proxy ports are below 1024: nobody cannot take one over when the proxy is down...
+    await t.rejects(listen(port, true), /EACCES/, 'nobody cannot bind a proxy port')
+    // ...unless the kernel lets anyone bind low ports (containers often do): then nothing there is trusted.
+    const sysctl = (value: number) => runCommand(rig.ns.exec[0]!, [...rig.ns.exec.slice(1), 'sysctl', '-w', `net.ipv4.ip_unprivileged_port_start=${value}`], { PATH: process.env.PATH })
+    t.equal((await sysctl(0)).code, 0)
     await listen(port, true)
+    const open = await rig.efsHome(['proxy', 'ensure', FS_ID])
+    t.equal(open.code, 1)
+    t.match(open.stderr, new RegExp(`cannot be trusted: net\\.ipv4\\.ip_unprivileged_port_start is 0, so any user may bind port ${port} and stand in for the proxy`))
+    t.match((await rig.efsHome(['doctor', '--source', '/nonexistent'])).stdout, /^FAIL efs fs-12345678 tls proxy: net\.ipv4\.ip_unprivileged_port_start is 0/m)
+    // Back to 1024, the listener nobody bound meanwhile is still there: refused as a squatter.
+    t.equal((await sysctl(1024)).code, 0)
     const squatted = await rig.efsHome(['proxy', 'ensure', FS_ID])
     t.equal(squatted.code, 1)
     t.match(squatted.stderr, new RegExp(`port ${port} is held by another process \\(uid 65534\\); the proxy cannot be trusted there`))
 
     const other = 'fs-0abcdef0'
-    writeFileSync(rig.config, `${readFileSync(rig.config, 'utf8')}\n[efs]\nport_range = 21050-21050\n[server "${other}"]\nmount_target_ip = 127.0.0.1\n`)
-    await listen(21050, false)
+    writeFileSync(rig.config, `${readFileSync(rig.config, 'utf8')}\n[efs]\nport_range = 350-350\n[server "${other}"]\nmount_target_ip = 127.0.0.1\n`)
+    await listen(350, false)
     const full = await rig.efsHome(['proxy', 'ensure', other])
     t.equal(full.code, 1)
-    t.match(full.stderr, /no free proxy port for fs-0abcdef0: every port of \[efs\] port_range 21050-21050 is assigned or in use/)
+    t.match(full.stderr, /no free proxy port for fs-0abcdef0: every port of \[efs\] port_range 350-350 is assigned or in use/)
+  })
+
+  t.test('what root trusts in [proxy] state_dir: a link at the log is never followed, a directory others can write is refused', async (t) => {
+    const rig = await startRig(t)
+    const run = join(rig.dir, 'run')
+    mkdirSync(run, { recursive: true, mode: 0o755 })
+    const victim = join(rig.dir, 'victim')
+    writeFileSync(victim, 'untouched\n')
+    const log = join(run, `proxy-${FS_ID}.log`)
+    symlinkSync(victim, log)
+    const linked = await rig.efsHome(['proxy', 'ensure', FS_ID])
+    t.equal(linked.code, 1)
+    t.match(linked.stderr, /proxy-fs-12345678\.log: is a symbolic link; make it root's own/)
+    t.equal(readFileSync(victim, 'utf8'), 'untouched\n', 'root appended nothing through the link')
+    rmSync(log)
+    chmodSync(run, 0o777)
+    const open = await rig.efsHome(['proxy', 'ensure', FS_ID])
+    t.equal(open.code, 1)
+    t.match(open.stderr, /\[proxy\] state_dir: \S+\/run is writable by others \(mode 777\)/)
+    t.same(proxyProcesses(rig), { run: 0, supervise: 0 }, 'nothing was started')
+    chmodSync(run, 0o755)
+    t.equal((await rig.efsHome(['proxy', 'ensure', FS_ID])).code, 0, 'a sound directory: the proxy starts')
   })
 
   t.test('fifty lookups at once for users on one TLS file system start one proxy', async (t) => {
@@ -177,7 +210,7 @@ async function suite(): Promise<void> {
     t.same(results.map((r) => r.code), users.map(() => 0), results.find((r) => r.code !== 0)?.stderr ?? 'all answered')
     const ports = new Set(results.map((r) => /,port=(\d+),nobind 127\.0\.0\.1:\/1\/t\d+\n$/.exec(r.stdout)?.[1]))
     t.equal(ports.size, 1, 'one port for all')
-    t.match(results[7]?.stdout, /^-fstype=nfs4,nfsvers=4\.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,port=\d+,nobind 127\.0\.0\.1:\/1\/t7\n$/)
+    t.match(results[7]?.stdout, /^-fstype=nfs4,nfsvers=4\.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev,port=\d+,nobind 127\.0\.0\.1:\/1\/t7\n$/)
     t.same(proxyProcesses(rig), { run: 1, supervise: 1 }, 'exactly one proxy')
   })
 

@@ -8,7 +8,7 @@
 // another config file, and exits after [home] agent_idle without a lookup
 // (or when the config no longer wants it at this socket).
 
-import { mkdirSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { readConfigText } from '../config/ini-file.js'
@@ -17,6 +17,7 @@ import { EfsHomeError, oneLine } from '../errors.js'
 import { ConnectionPool } from '../directory/servers.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
+import { makeTrustedDir } from '../util/trusted-files.js'
 import { Deadline } from '../util/deadline.js'
 import { unlock, withLock } from '../util/lock.js'
 import { askAgent } from './client.js'
@@ -136,7 +137,7 @@ export async function runAgent(configFile: string, log: (line: string) => void):
     )
   })
 
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 })
+  makeTrustedDir(dirname(socketPath), 'the [home] agent_socket directory')
   const listening = await withLock(files.binding, 5000, async () => {
     // A socket file with a live agent behind it: that agent serves; one without is a dead agent's.
     if ((await askAgent(socketPath, { kind: 'status' }, 1000)).kind === 'answer') return false

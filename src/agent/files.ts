@@ -1,8 +1,9 @@
 // The agent's files, all beside its socket: the PID file, the log, and the
 // lock a lookup holds while an agent it started comes up.
 
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { dirProblem } from '../util/trusted-files.js'
 
 export const agentFiles = (socketPath: string) => ({
   pid: `${socketPath}.pid`,
@@ -38,14 +39,6 @@ export function agentPid(socketPath: string): number | undefined {
  * lookups with mount entries of their choosing.
  */
 export function unsafeSocketDir(socketPath: string): string | undefined {
-  const dir = dirname(socketPath)
-  let stats
-  try {
-    stats = statSync(dir)
-  } catch {
-    return undefined // not there yet: whoever starts the agent creates it, theirs
-  }
-  if (stats.uid !== process.getuid?.()) return `${dir} belongs to uid ${stats.uid}`
-  if ((stats.mode & 0o022) !== 0) return `${dir} is writable by others`
-  return undefined
+  // Not there yet is fine: whoever starts the agent creates it, theirs.
+  return dirProblem(dirname(socketPath))
 }

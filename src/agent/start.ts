@@ -1,11 +1,12 @@
 // Starting the lookup agent from a lookup that found none, and retiring one
 // that stopped answering. Loaded only on that path.
 
-import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { tryLock } from '../util/lock.js'
 import { packageFile } from '../util/package-files.js'
+import { spawnDetached } from '../util/spawn-detached.js'
+import { makeTrustedDir } from '../util/trusted-files.js'
 import { agentFiles, agentPid } from './files.js'
 
 // A start that has not produced a listening agent by then is tried again.
@@ -14,21 +15,11 @@ const START_LOCK_STALE_MS = 10_000
 /** Starts an agent for `configFile` in the background, unless another lookup is already starting one. */
 export function startAgent(configFile: string, socketPath: string): void {
   const files = agentFiles(socketPath)
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 })
+  makeTrustedDir(dirname(socketPath), 'the [home] agent_socket directory')
   // Held until the agent listens (it removes it): a storm starts one agent, not fifty.
   if (!tryLock(files.starting, START_LOCK_STALE_MS)) return
-  const log = openSync(files.log, 'a', 0o640)
-  try {
-    // A 1 MB young generation: a lookup's garbage is small and short-lived, and the agent stays some 30 MB smaller.
-    const child = spawn(process.execPath, ['--max-semi-space-size=1', packageFile('dist', 'src', 'bin', 'efs-home.js'), 'agent', 'run'], {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, EFS_HOME_CONFIG: configFile },
-    })
-    child.unref()
-  } finally {
-    closeSync(log)
-  }
+  // A 1 MB young generation: a lookup's garbage is small and short-lived, and the agent stays some 20 MB smaller.
+  spawnDetached([process.execPath, '--max-semi-space-size=1', packageFile('dist', 'src', 'bin', 'efs-home.js'), 'agent', 'run'], files.log, { ...process.env, EFS_HOME_CONFIG: configFile })
 }
 
 /** Kills an agent that accepts but does not answer, and clears its socket for the next one. */

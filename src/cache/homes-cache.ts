@@ -2,9 +2,10 @@
 // last confirmed by LDAP. Consulted only when no LDAP server answers, so a
 // directory outage does not lock everyone out of their homes.
 
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
+import { checkTrustedDir, makeTrustedDir, readTrustedFile } from '../util/trusted-files.js'
 
 export interface CachedHome {
   readonly location: string
@@ -22,13 +23,16 @@ function cacheError(file: string, why: string): EfsHomeError {
 
 /** The cache's entries; an empty map when the file does not exist. */
 export function readHomesCache(file: string): HomesCache {
-  let text: string
+  let bytes: Buffer | undefined
   try {
-    text = readFileSync(file, 'utf8')
+    // A cache someone else could write would let them choose where a home is mounted from.
+    checkTrustedDir(dirname(file), 'the [home] cache_file directory')
+    bytes = readTrustedFile(file)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
     throw cacheError(file, oneLine(err))
   }
+  if (bytes === undefined) return new Map()
+  const text = bytes.toString('utf8')
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -55,22 +59,18 @@ export function readHomesCache(file: string): HomesCache {
 export function writeHomesCache(file: string, cache: HomesCache, byMapGen?: { readonly at: number }): void {
   const users = Object.fromEntries([...cache.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   const head = byMapGen === undefined ? {} : { maintainer: 'efs-map-gen', written: byMapGen.at }
+  makeTrustedDir(dirname(file), 'the [home] cache_file directory')
   writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, ...head, users })}\n`, 0o600)
 }
 
 /** When efs-map-gen last wrote the whole cache, from the file's first bytes; undefined if it did not. */
 function writtenByMapGen(file: string): number | undefined {
-  let fd: number | undefined
   try {
-    fd = openSync(file, 'r')
-    const head = Buffer.alloc(128)
-    const n = readSync(fd, head, 0, head.length, 0)
-    const m = /^\{"version":1,"maintainer":"efs-map-gen","written":(\d+),/.exec(head.subarray(0, n).toString('utf8'))
+    const head = readTrustedFile(file, 128)?.toString('utf8') ?? ''
+    const m = /^\{"version":1,"maintainer":"efs-map-gen","written":(\d+),/.exec(head)
     return m === null ? undefined : Number(m[1])
   } catch {
     return undefined
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }
 

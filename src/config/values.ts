@@ -136,7 +136,7 @@ export const portRange: Parser<{ first: number; last: number }> = (raw) => {
   const first = Number(m?.[1])
   const last = Number(m?.[2])
   if (m === null || first < 1 || last > 65535 || first > last) {
-    throw new ValueError(`'${raw}' is not a port range (like 20049-21049)`)
+    throw new ValueError(`'${raw}' is not a port range (like 250-349)`)
   }
   return { first, last }
 }

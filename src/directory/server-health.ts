@@ -4,10 +4,10 @@
 // tried after the others until [ldap] retry_failed_after has passed. The
 // file is a hint: unreadable or odd content means "no server known bad".
 
-import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Config } from '../config/load.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
+import { checkTrustedDir, makeTrustedDir, readTrustedFile } from '../util/trusted-files.js'
 
 /** URI -> until when (ms since the epoch) it is tried last. */
 type Marks = Record<string, number>
@@ -26,7 +26,8 @@ export function healthFile(config: Pick<Config, 'home'>): string {
 
 function readMarks(file: string): Marks {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    checkTrustedDir(dirname(file), 'the [home] cache_file directory')
+    const parsed: unknown = JSON.parse(readTrustedFile(file)?.toString('utf8') ?? '{}')
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {}
     return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => Number.isFinite(e[1])))
   } catch {
@@ -53,6 +54,7 @@ export function serverHealth(file: string, uris: readonly URL[], retryAfterSecon
       }
       if (!changed) return
       try {
+        makeTrustedDir(dirname(file), 'the [home] cache_file directory')
         writeFileAtomic(file, `${JSON.stringify(marks)}\n`)
       } catch {
         // Best effort: a read-only /var costs the next login a timeout, nothing more.

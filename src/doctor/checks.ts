@@ -13,6 +13,7 @@ import { checkRules, buildRules } from '../firewall/firewall.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { readEfsCa } from '../proxy/ca.js'
+import { bindableByAnyone } from '../proxy/privileged-port.js'
 import { proxyHealth, readState } from '../proxy/state.js'
 import { liveSupervisor, readSupervisorRecord, startProblem } from '../proxy/supervision.js'
 import { proxyTarget, usesTls } from '../proxy/target.js'
@@ -81,6 +82,8 @@ function proxyCheck(config: Config, server: EfsServer): CheckResult {
     const { fsId } = proxyTarget(server)
     const log = `${config.proxy.state_dir}/proxy-${fsId}.log`
     const state = readState(config, fsId)
+    const open = bindableByAnyone(state?.port ?? config.efs.port_range.first)
+    if (open !== undefined) return { check, ok: false, detail: open, fix: 'raise net.ipv4.ip_unprivileged_port_start (in /etc/sysctl.d) above the proxy ports' }
     const health = state === undefined ? undefined : proxyHealth(config, fsId, state.port)
     if (state !== undefined && health?.ok === true) return { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
     const starting = startProblem(readSupervisorRecord(config, fsId), liveSupervisor(config, fsId) !== undefined)
@@ -132,6 +135,30 @@ export async function agentCheck(config: Config): Promise<CheckResult> {
   return { check, ok: false, detail: `${socket}: ${s.problem}`, fix: `${fix} (lookups do the work themselves meanwhile)` }
 }
 
+/**
+ * The owner rules see only this host's own sockets: packets it forwards for
+ * containers or VMs have no owner here and pass. efs-home does not manage
+ * FORWARD (refusing 2049 there would also cut guests off their own NFS), so
+ * a forwarding host is reported.
+ */
+export function forwardingCheck(read = (file: string) => readFileSync(file, 'utf8').trim()): CheckResult {
+  const check = 'forwarding'
+  const on = (['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'] as const).filter((file) => {
+    try {
+      return read(file) === '1'
+    } catch {
+      return false
+    }
+  })
+  if (on.length === 0) return { check, ok: true, detail: 'this host forwards no packets: the owner rules cover every process that can reach EFS' }
+  return {
+    check,
+    ok: false,
+    detail: `this host forwards packets (${on.join(', ')} = 1): containers or VMs routed through it reach EFS on 2049 unchecked, as the owner rules see only this host's own processes`,
+    fix: 'turn forwarding off, or refuse TCP 2049 to EFS in FORWARD from the guests\' networks yourself',
+  }
+}
+
 function autofsCheck(): CheckResult {
   const snippet = '/etc/auto.master.d/home.autofs'
   if (!existsSync(snippet) || !readFileSync(snippet, 'utf8').includes('efs-home-map')) {
@@ -146,6 +173,7 @@ export async function runChecks(config: Config, options: { user?: string; source
   results.push(...caCheck(config))
   results.push(...(await efsChecks(config, options.source)))
   results.push(await firewallCheck(config, options.source))
+  results.push(forwardingCheck())
   results.push(autofsCheck())
   results.push(await agentCheck(config))
   if (options.user !== undefined) {

@@ -1,11 +1,13 @@
 // The firewall operations, each over every managed address family:
-// build (resolve and render), apply (all families or none), check (drift),
+// build (resolve and render), apply (each family that can be; never fewer
+// rules for a failure), check (drift),
 // remove.
 
 import type { Config } from '../config/load.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { diffLines } from '../mapgen/guard.js'
-import { backendFor, loadChain, type LiveState, readLive, restoreLive, unloadChain, type Backend } from './iptables.js'
+import { oneLine } from '../errors.js'
+import { backendFor, loadChain, readLive, unloadChain } from './iptables.js'
 import { resolveNames, type Resolution } from './resolve.js'
 import { type Family, renderRules, type RuleSet } from './rules.js'
 import { efsTargets } from './targets.js'
@@ -34,21 +36,29 @@ export async function buildRules(config: Config, source: string | undefined): Pr
   return { sets: families(config).map((f) => renderRules(config, f, addresses)), resolutions, coverage }
 }
 
-/** Loads every family's rules; if one fails, those already loaded are put back as they were. */
-export async function applyRules(config: Config, sets: readonly RuleSet[]): Promise<void> {
-  const chain = config.firewall.chain
-  const loaded: { b: Backend; before: LiveState }[] = []
-  try {
-    for (const set of sets) {
-      const b = backendFor(config, set.family)
-      const before = await readLive(b, chain)
-      loaded.push({ b, before })
-      await loadChain(b, chain, set.text)
+export interface Applied {
+  readonly loaded: readonly RuleSet[]
+  /** Families whose rules could not be loaded: left exactly as they were. */
+  readonly failed: readonly { readonly family: Family; readonly error: string }[]
+}
+
+/**
+ * Loads every family's rules. A family that fails is left as it was and the
+ * others stay loaded: taking rules out again because another family failed
+ * would open what they close.
+ */
+export async function applyRules(config: Config, sets: readonly RuleSet[]): Promise<Applied> {
+  const loaded: RuleSet[] = []
+  const failed: { family: Family; error: string }[] = []
+  for (const set of sets) {
+    try {
+      await loadChain(backendFor(config, set.family), config.firewall.chain, set.text)
+      loaded.push(set)
+    } catch (err) {
+      failed.push({ family: set.family, error: oneLine(err) })
     }
-  } catch (err) {
-    for (const { b, before } of loaded.reverse()) await restoreLive(b, chain, before).catch(() => undefined)
-    throw err
   }
+  return { loaded, failed }
 }
 
 /** Differences between the live rules and `sets`: `-` live only, `+` missing; empty when in step. */
@@ -60,6 +70,9 @@ export async function checkRules(config: Config, sets: readonly RuleSet[]): Prom
     const tag = `IPv${set.family}`
     if (!live.chainExists) drift.push(`${tag}: chain ${chain} is not loaded`)
     if (live.jumps !== 1) drift.push(`${tag}: OUTPUT jumps to ${chain} ${live.jumps} times, expected once`)
+    if (live.jumps > 0 && live.aheadOfJump.length > 0) {
+      drift.push(`${tag}: ${live.aheadOfJump.length} OUTPUT rule(s) come before the jump to ${chain} and may let traffic past it (first: ${live.aheadOfJump[0]})`)
+    }
     drift.push(...diffLines(live.rules, set.rules).map((line) => `${tag}: ${line}`))
     if (live.rules.length !== new Set(live.rules).size) drift.push(`${tag}: ${chain} holds duplicate rules`)
   }

@@ -21,6 +21,8 @@ export interface LiveState {
   readonly rules: readonly string[]
   /** How many plain `-A OUTPUT -j CHAIN` jumps there are. */
   readonly jumps: number
+  /** The OUTPUT rules before the first jump: any of them may let traffic past our chain. */
+  readonly aheadOfJump: readonly string[]
 }
 
 export function backendFor(config: Config, family: Family): Backend {
@@ -45,20 +47,29 @@ function run(command: string, args: string[], input?: string): Promise<string> {
 
 export async function readLive(b: Backend, chain: string): Promise<LiveState> {
   const lines = (await run(b.save, ['-t', 'filter'])).split('\n')
+  const output = lines.filter((l) => l.startsWith('-A OUTPUT '))
+  const jump = `-A OUTPUT -j ${chain}`
+  const first = output.indexOf(jump)
   return {
     chainExists: lines.some((l) => l.startsWith(`:${chain} `)),
     rules: lines.filter((l) => l.startsWith(`-A ${chain} `)),
-    jumps: lines.filter((l) => l === `-A OUTPUT -j ${chain}`).length,
+    jumps: output.filter((l) => l === jump).length,
+    aheadOfJump: first < 0 ? output : output.slice(0, first),
   }
 }
 
-/** Replaces the chain's rules with `document` (an iptables-restore text) and makes OUTPUT jump to it exactly once. */
+/**
+ * Replaces the chain's rules with `document` (an iptables-restore text) and
+ * makes OUTPUT jump to it exactly once, as its first rule: a rule before the
+ * jump (`-o lo -j ACCEPT`, say) could let traffic past the chain.
+ */
 export async function loadChain(b: Backend, chain: string, document: string): Promise<void> {
   await run(b.restore, ['--noflush', '-w', '5'], document)
   const jumps = await jumpPositions(b, chain)
-  if (jumps.length === 0) await run(b.iptables, ['-w', '5', '-I', 'OUTPUT', '1', '-j', chain])
-  // Keep the first jump, so nothing placed before it can bypass the chain.
-  for (const position of jumps.slice(1).reverse()) await run(b.iptables, ['-w', '5', '-D', 'OUTPUT', String(position)])
+  // The new first jump goes in before the old ones are taken out: never a moment without one.
+  if (jumps[0] !== 1) await run(b.iptables, ['-w', '5', '-I', 'OUTPUT', '1', '-j', chain])
+  const stale = jumps[0] !== 1 ? jumps.map((p) => p + 1) : jumps.slice(1)
+  for (const position of stale.reverse()) await run(b.iptables, ['-w', '5', '-D', 'OUTPUT', String(position)])
 }
 
 /** Rule numbers of the plain jumps to `chain` in OUTPUT. */
@@ -75,14 +86,4 @@ export async function unloadChain(b: Backend, chain: string): Promise<boolean> {
   await run(b.iptables, ['-w', '5', '-F', chain])
   await run(b.iptables, ['-w', '5', '-X', chain])
   return true
-}
-
-/** Puts the chain back as `before` found it (for a rollback). */
-export async function restoreLive(b: Backend, chain: string, before: LiveState): Promise<void> {
-  if (!before.chainExists) {
-    await unloadChain(b, chain)
-    return
-  }
-  await run(b.restore, ['--noflush', '-w', '5'], `*filter\n:${chain} - [0:0]\n${before.rules.map((r) => `${r}\n`).join('')}COMMIT\n`)
-  if (before.jumps === 0) await run(b.iptables, ['-w', '5', '-D', 'OUTPUT', '-j', chain]).catch(() => undefined)
 }

@@ -13,7 +13,7 @@ import { type Location, parseLocation } from '../location/location.js'
 import { type HostSource, resolveEfsHost } from '../efs/host.js'
 import { buildEntry, type EfsVia, formatEntry, type MountEntry } from '../mount/entry.js'
 import { usesTls } from '../proxy/target.js'
-import { classifyServer, type Server } from '../servers/classify.js'
+import { classifyServer, type Server, unfirewalled } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
 import { checkKey } from './key.js'
 
@@ -108,6 +108,8 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   observe({ step: 'location', location })
   let server = classifyServer(config, location.server)
   observe({ step: 'classification', server })
+  const exposed = unfirewalled(config, server)
+  if (exposed !== undefined) throw new EfsHomeError('LOCATION', `refused home location ${JSON.stringify(raw)}: ${exposed}`)
   let via: EfsVia = {}
   if (server.kind === 'efs' && usesTls(config, server)) {
     // Loaded only for TLS homes: the program map stays light for the rest.

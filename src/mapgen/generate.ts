@@ -11,7 +11,7 @@ import { EfsHomeError } from '../errors.js'
 import { ensureProxy } from '../proxy/ensure.js'
 import { assignedPort } from '../proxy/ports.js'
 import { usesTls } from '../proxy/target.js'
-import { classifyServer } from '../servers/classify.js'
+import { classifyServer, unfirewalled } from '../servers/classify.js'
 import { parseLocation } from '../location/location.js'
 import { Deadline } from '../util/deadline.js'
 import { renderStaticMap } from './render.js'
@@ -85,7 +85,8 @@ async function fromDirectory(config: Config, options: GenerateOptions) {
     }
     try {
       const location = parseLocation(raw, config.home.import_root)
-      classifyServer(config, location.server) // one user's malformed server must not fail every other export
+      // One user's malformed or unprotected server must not fail every other export.
+      if (unfirewalled(config, classifyServer(config, location.server)) !== undefined) throw new Error('not firewalled')
       const key = `${location.server}/${location.export}`
       if (!exports.has(key)) exports.set(key, { server: location.server, export: location.export, origin: 'LDAP' })
       cache.set(user, { location: raw, at: options.now })

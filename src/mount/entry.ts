@@ -7,7 +7,7 @@ import { EfsHomeError } from '../errors.js'
 import type { EfsServer, NfsServer, Server } from '../servers/classify.js'
 import { formatEfsDnsName } from '../servers/efs-names.js'
 import { usesTls } from '../proxy/target.js'
-import { formatMountOptions, type MountOption, parseMountOptions, withDefaults } from './options.js'
+import { formatMountOptions, type MountOption, parseMountOptions, withDefaults, withSafety } from './options.js'
 
 // efs-utils' defaults; each applies only where the site's options are silent.
 const EFS_DEFAULT_OPTIONS: readonly MountOption[] = parseMountOptions(
@@ -37,7 +37,7 @@ function nfsEntry(config: Config, server: NfsServer, target: MountTarget): Mount
   const prefix = (server.section?.export_prefix ?? config.nfs.export_prefix).split('{server}').join(server.name)
   return {
     fstype: 'nfs',
-    options: target.options ?? server.section?.options ?? config.nfs.options,
+    options: withSafety(target.options ?? server.section?.options ?? config.nfs.options),
     host: server.name,
     path: `${prefix === '/' ? '' : prefix}${tail(target)}`,
   }
@@ -65,7 +65,7 @@ export interface EfsVia {
 }
 
 function efsEntry(config: Config, server: EfsServer, target: MountTarget, via: EfsVia): MountEntry {
-  const options = withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS)
+  const options = withSafety(withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS))
   if (!usesTls(config, server)) return { fstype: 'nfs4', options, host: via.host ?? efsHost(config, server), path: tail(target) }
   const proxyPort = via.proxyPort
   if (proxyPort === undefined) throw new EfsHomeError('ENTRY', `EFS server ${server.name} needs TLS and no proxy port was given`)

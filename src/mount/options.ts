@@ -17,6 +17,8 @@ const SYNONYMS: readonly (readonly string[])[] = [
   ['vers', 'nfsvers'],
   ['hard', 'soft'],
   ['resvport', 'noresvport'],
+  ['suid', 'nosuid'],
+  ['dev', 'nodev'],
 ]
 
 // Options efs-home sets itself; a site may not override them through `options`.
@@ -59,6 +61,20 @@ export function withDefaults(site: readonly MountOption[], defaults: readonly Mo
     return given
   })
   return [...merged, ...site.filter((option) => !taken.has(option))]
+}
+
+// A home is someone's files, and its server one that a mistake or an attacker
+// can get wrong (a listener on a proxy port, a forged location): a setuid-root
+// file or a device node there must not give root. A site that needs them
+// says `suid` or `dev` in its options.
+const SAFETY: readonly MountOption[] = [
+  ['nosuid', undefined],
+  ['nodev', undefined],
+]
+
+/** `options` with nosuid and nodev after them, unless they already decide those questions. */
+export function withSafety(options: readonly MountOption[]): MountOption[] {
+  return [...options, ...SAFETY.filter(([key]) => !options.some(([other]) => sameQuestion(other, key)))]
 }
 
 export function formatMountOptions(options: readonly MountOption[]): string {

@@ -6,8 +6,6 @@
 // known before or during the start (the CA file, a proxy that fails as it
 // starts) fails the lookup at once, with that cause.
 
-import { spawn } from 'node:child_process'
-import { mkdirSync, openSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Config } from '../config/load.js'
@@ -16,7 +14,10 @@ import type { EfsServer } from '../servers/classify.js'
 import type { Deadline } from '../util/deadline.js'
 import { tryLock, unlock } from '../util/lock.js'
 import { packageFile } from '../util/package-files.js'
+import { spawnDetached } from '../util/spawn-detached.js'
+import { makeTrustedDir } from '../util/trusted-files.js'
 import { readEfsCa } from './ca.js'
+import { bindableByAnyone } from './privileged-port.js'
 import { assignPort } from './ports.js'
 import { proxyHealth } from './state.js'
 import { liveSupervisor } from './supervision.js'
@@ -29,18 +30,10 @@ function proxyLogPath(config: Config, fsId: string): string {
 }
 
 function startSupervisor(config: Config, fsId: string): void {
-  const log = openSync(proxyLogPath(config, fsId), 'a', 0o640)
-  try {
-    // Detached, in a session of its own: it outlives the lookup that started it.
-    const child = spawn(process.execPath, [packageFile('dist', 'src', 'bin', 'efs-home.js'), 'proxy', 'supervise', '--fs', fsId], {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, EFS_HOME_CONFIG: config.file },
-    })
-    child.unref()
-  } finally {
-    closeSync(log)
-  }
+  spawnDetached([process.execPath, packageFile('dist', 'src', 'bin', 'efs-home.js'), 'proxy', 'supervise', '--fs', fsId], proxyLogPath(config, fsId), {
+    ...process.env,
+    EFS_HOME_CONFIG: config.file,
+  })
 }
 
 /** A supervisor whose proxy keeps failing as it starts: its cause, as an error for the lookup. */
@@ -54,12 +47,14 @@ function failingStart(config: Config, fsId: string): EfsHomeError | undefined {
 export async function ensureProxy(config: Config, server: EfsServer, deadline: Deadline): Promise<number> {
   const { fsId } = proxyTarget(server)
   const port = await assignPort(config, fsId, deadline.remainingMs())
+  const open = bindableByAnyone(port)
+  if (open !== undefined) throw new EfsHomeError('PROXY', `the TLS proxy for ${fsId} cannot be trusted: ${open}`)
   let health = proxyHealth(config, fsId, port)
   if (health.ok) return port
   if (health.squatted) throw new EfsHomeError('PROXY', `the TLS proxy for ${fsId}: ${health.why}`)
   // A proxy that cannot verify EFS would only die at every start: say why now.
   readEfsCa(config)
-  mkdirSync(config.proxy.state_dir, { recursive: true, mode: 0o755 })
+  makeTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
   const lock = join(config.proxy.state_dir, `proxy-${fsId}.starting`)
   let started = false
   // Polls back off: in a login storm fifty waiters must not starve the proxy they wait for of CPU.

@@ -3,24 +3,28 @@
 // restarts and reboots. No two file systems share a port; a port some other
 // process listens on is passed over.
 
-import { mkdirSync, readFileSync } from 'node:fs'
+
 import { dirname } from 'node:path'
 import { createServer } from 'node:net'
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { withLock } from '../util/lock.js'
+import { checkTrustedDir, makeTrustedDir, readTrustedFile } from '../util/trusted-files.js'
 
 type Assignments = Record<string, number>
 
 function readAssignments(file: string): Assignments {
-  let text: string
+  let bytes: Buffer | undefined
   try {
-    text = readFileSync(file, 'utf8')
+    checkTrustedDir(dirname(file), 'the [proxy] port_file directory')
+    bytes = readTrustedFile(file)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    if (err instanceof EfsHomeError) throw err
     throw new EfsHomeError('CONFIG', `cannot read ${file}: ${oneLine(err)}`)
   }
+  if (bytes === undefined) return {}
+  const text = bytes.toString('utf8')
   try {
     const doc = JSON.parse(text) as { ports?: unknown }
     const ports = doc.ports as Record<string, unknown>
@@ -50,7 +54,7 @@ export async function assignPort(config: Config, fsId: string, waitMs: number): 
   const { first, last } = config.efs.port_range
   if (known !== undefined && known >= first && known <= last) return known
   const file = config.proxy.port_file
-  mkdirSync(dirname(file), { recursive: true, mode: 0o755 })
+  makeTrustedDir(dirname(file), 'the [proxy] port_file directory')
   return withLock(`${file}.lock`, waitMs, async () => {
     const ports = readAssignments(file)
     const mine = ports[fsId]

@@ -4,11 +4,11 @@
 // must be alive, root's, the very process that wrote it (PID and start
 // time), and hold the port.
 
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/load.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { isLiveRootProcess } from '../util/process-identity.js'
+import { checkTrustedDir, readTrustedFile } from '../util/trusted-files.js'
 import { listenersOn, socketInodes } from './listeners.js'
 
 export interface ProxyState {
@@ -31,7 +31,9 @@ export function statePath(config: Config, fsId: string): string {
 
 export function readState(config: Config, fsId: string): ProxyState | undefined {
   try {
-    const state = JSON.parse(readFileSync(statePath(config, fsId), 'utf8')) as ProxyState
+    // A state file in a directory others can write to could name their process as the proxy.
+    checkTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
+    const state = JSON.parse(readTrustedFile(statePath(config, fsId))?.toString('utf8') ?? 'null') as ProxyState
     return state.fsId === fsId && Number.isInteger(state.pid) && typeof state.startTime === 'string' && Number.isInteger(state.port) ? state : undefined
   } catch {
     return undefined

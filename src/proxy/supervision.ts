@@ -5,11 +5,12 @@
 // leaves its cause here, so lookups fail at once with it, and `proxy
 // status` and `doctor` show it.
 
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/load.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { withLock } from '../util/lock.js'
+import { checkTrustedDir, makeTrustedDir, readTrustedFile } from '../util/trusted-files.js'
 import { isIdentity, isLiveRootProcess, ownIdentity, type ProcessIdentity } from '../util/process-identity.js'
 
 export interface StartFailure {
@@ -35,7 +36,8 @@ function recordPath(config: Config, fsId: string): string {
 
 export function readSupervisorRecord(config: Config, fsId: string): SupervisorRecord | undefined {
   try {
-    const record = JSON.parse(readFileSync(recordPath(config, fsId), 'utf8')) as SupervisorRecord
+    checkTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
+    const record = JSON.parse(readTrustedFile(recordPath(config, fsId))?.toString('utf8') ?? 'null') as SupervisorRecord
     return record.fsId === fsId && isIdentity(record.supervisor) ? record : undefined
   } catch {
     return undefined
@@ -59,7 +61,7 @@ export function removeSupervisorRecord(config: Config, fsId: string): void {
 /** Makes this process the file system's supervisor; the one already running when there is one. */
 export async function claimSupervision(config: Config, fsId: string): Promise<{ readonly claimed: boolean; readonly holder: ProcessIdentity }> {
   const me = ownIdentity()
-  mkdirSync(config.proxy.state_dir, { recursive: true, mode: 0o755 })
+  makeTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
   return withLock(`${recordPath(config, fsId)}.lock`, 5000, () => {
     const live = liveSupervisor(config, fsId)
     if (live !== undefined && live.supervisor.pid !== me.pid) return { claimed: false, holder: live.supervisor }

@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js'
 import type { ServerSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import { FS_ID_RE, parseEfsDnsName } from './efs-names.js'
+import { thisHost } from './this-host.js'
 
 export type Reason = 'server section' | 'file system id' | 'EFS DNS name' | 'host_pattern' | 'default'
 
@@ -36,6 +37,13 @@ const EFS_LIKE_RE = /^(?:[^.]+\.)?fs-[^.]*(?:\.efs\.|$)/i
 
 export function classifyServer(config: Config, name: string): Server {
   const section = config.servers.get(name.toLowerCase())
+  const local = section === undefined ? thisHost(name) : undefined
+  if (local !== undefined) {
+    throw new EfsHomeError(
+      'LOCATION',
+      `server ${JSON.stringify(name)} is this host (${local}): autofs would bind-mount a local path, or mount from a port any user can listen on; a [server "${name}"] section declares it, if that is meant`,
+    )
+  }
   const dnsName = parseEfsDnsName(name)
   const efs = (reason: Reason): EfsServer => ({
     kind: 'efs',
@@ -59,6 +67,17 @@ export function classifyServer(config: Config, name: string): Server {
   }
   if (config.efs.host_pattern?.test(name) === true) return efs('host_pattern')
   return { kind: 'nfs', name, reason: section === undefined ? 'default' : 'server section', section }
+}
+
+/**
+ * Why efs-home must not mount `server`: with [firewall] nfs_scope = efs the
+ * rules name only the EFS servers the config declares (and those of
+ * auto_static.cfg, which the map does not read), so one that appears only in
+ * LDAP would be mounted with 2049 open to every user.
+ */
+export function unfirewalled(config: Config, server: Server): string | undefined {
+  if (config.firewall.nfs_scope !== 'efs' || server.kind !== 'efs' || server.section !== undefined) return undefined
+  return `EFS server ${JSON.stringify(server.name)} has no [server] section, and with [firewall] nfs_scope = efs the firewall protects only declared file systems: declare it (then efs-home firewall apply), or set nfs_scope = all`
 }
 
 /** Every EFS server this host may mount: the [server] sections and the servers of `exports` (auto_static.cfg). */

@@ -40,9 +40,11 @@ async function act(action: FirewallAction, args: FirewallArgs, out: Output): Pro
     return reportUnresolved(built, out)
   }
   if (action === 'apply') {
-    await applyRules(config, built.sets)
-    out.out(built.sets.map((s) => `IPv${s.family}: ${config.firewall.chain} loaded, ${s.rules.length} rules`).join('; '))
-    return reportUnresolved(built, out)
+    const applied = await applyRules(config, built.sets)
+    if (applied.loaded.length > 0) out.out(applied.loaded.map((s) => `IPv${s.family}: ${config.firewall.chain} loaded, ${s.rules.length} rules`).join('; '))
+    for (const f of applied.failed) out.err(`efs-home: firewall apply: IPv${f.family}: ${f.error}; the IPv${f.family} rules are as they were`)
+    const unresolved = reportUnresolved(built, out)
+    return applied.failed.length > 0 ? 2 : unresolved
   }
   const drift = await checkRules(config, built.sets)
   for (const line of drift) out.out(line)

@@ -1,0 +1,19 @@
+// A proxy port is trusted because only root can bind it: true only while
+// net.ipv4.ip_unprivileged_port_start (per network namespace; containers
+// often set it to 0) stays above it.
+
+import { readFileSync } from 'node:fs'
+
+const SYSCTL = '/proc/sys/net/ipv4/ip_unprivileged_port_start'
+
+/** Why any user may bind `port` here, or undefined when only root can. */
+export function bindableByAnyone(port: number): string | undefined {
+  let start = 1024
+  try {
+    start = Number(readFileSync(SYSCTL, 'utf8').trim())
+  } catch {
+    // Kernels before 4.11 have no such setting: 1024 is fixed.
+  }
+  if (!Number.isInteger(start) || port < start) return undefined
+  return `net.ipv4.ip_unprivileged_port_start is ${start}, so any user may bind port ${port} and stand in for the proxy; set it above the [efs] port_range (sysctl -w net.ipv4.ip_unprivileged_port_start=1024)`
+}
