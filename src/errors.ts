@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'GUARD' // a generated file would lose too much of what it holds
   | 'RELOAD' // automount could not be told to re-read its maps
   | 'FIREWALL' // iptables refused, failed or is missing
+  | 'INTERNAL' // an error efs-home did not expect: a defect, worth reporting
+  | 'LOCK' // another efs-home process holds a lock for longer than a step may wait
   | 'UNSAFE_PATH' // a directory or file root would trust could be changed by someone else
 
 export class EfsHomeError extends Error {
@@ -41,6 +43,17 @@ export class ConfigError extends EfsHomeError {
     this.key = where.key
     this.name = 'ConfigError'
   }
+}
+
+/** A Node system error (ENOENT, EEXIST, ...), optionally of one code: a type guard, not a cast. */
+export function isErrno(err: unknown, code?: string): err is NodeJS.ErrnoException {
+  if (!(err instanceof Error) || !('code' in err) || typeof err.code !== 'string') return false
+  return code === undefined || err.code === code
+}
+
+/** The errno code of anything thrown, if it has one. */
+export function errnoCode(err: unknown): string | undefined {
+  return isErrno(err) ? err.code : undefined
 }
 
 /** The message of anything thrown, on one line: automount logs each stderr line separately. */

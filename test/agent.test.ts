@@ -146,7 +146,7 @@ t.test('an agent socket in a directory others may write to is never used', async
   const { file } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${open}/agent.sock\n`))
   t.match(await map(file, 'u1'), { code: 0, stdout: /kamen\/2\/u1\n$/, stderr: '' }, 'answered in-process')
   t.match(await runNode(EFS_HOME_BIN, ['agent', 'status'], mapEnv(file)), { code: 1, stdout: /not used: .* is writable by others/ })
-  t.match(await runNode(EFS_HOME_BIN, ['agent', 'run'], mapEnv(file)), { code: 1, stderr: /agent_socket .* is writable by others/ })
+  t.match(await runNode(EFS_HOME_BIN, ['agent', 'run'], mapEnv(file)), { code: 2, stderr: /^efs-home: agent run: \[home\] agent_socket .* is writable by others/ })
   t.match(await agentCheck(loadConfig(file)), { ok: false, detail: /not used: .* is writable by others/, fix: /root's own/ }, 'doctor says so')
   t.same(agentsFor(file), [], 'no agent was started')
 })

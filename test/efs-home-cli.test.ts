@@ -42,7 +42,7 @@ t.test('lookup --json', async (t) => {
 t.test('config check', async (t) => {
   t.match(await efsHome(['config', 'check']), { code: 0, out: /efs-home\.conf: ok \(2 LDAP server\(s\), 2 \[server\] section\(s\)\)/ })
   const bad = writeConfig(t, '[ldap]\nuri = ldap://x\nbase = b\n[efs]\nregion = mars\n')
-  t.match(await efsHome(['config', 'check'], bad.file), { code: 1, err: /^efs-home: \[efs\] region: 'mars' is not an AWS region .*\(.*\)$/ })
+  t.match(await efsHome(['config', 'check'], bad.file), { code: 2, err: /^efs-home: config check: \[efs\] region: 'mars' is not an AWS region .*\(.*\)$/ })
 })
 
 t.test('the README documents every option, as declared', async (t) => {

@@ -118,7 +118,7 @@ async function suite(): Promise<void> {
     let log = ''
     supervisor.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
     const pauses = await waitFor('four restarts', () => {
-      const found = [...log.matchAll(/proxy exited \(status 1\); starting it again in (\d+) ms/g)].map((m) => Number(m[1]))
+      const found = [...log.matchAll(/proxy exited \(status 2\); starting it again in (\d+) ms/g)].map((m) => Number(m[1]))
       return found.length >= 4 ? found.slice(0, 4) : undefined
     })
     t.same(pauses, [250, 500, 1000, 2000])
@@ -161,20 +161,20 @@ async function suite(): Promise<void> {
     t.equal((await sysctl(0)).code, 0)
     await listen(port, true)
     const open = await rig.efsHome(['proxy', 'ensure', FS_ID])
-    t.equal(open.code, 1)
+    t.equal(open.code, 2)
     t.match(open.stderr, new RegExp(`cannot be trusted: net\\.ipv4\\.ip_unprivileged_port_start is 0, so any user may bind port ${port} and stand in for the proxy`))
     t.match((await rig.efsHome(['doctor', '--source', '/nonexistent'])).stdout, /^FAIL efs fs-12345678 tls proxy: net\.ipv4\.ip_unprivileged_port_start is 0/m)
     // Back to 1024, the listener nobody bound meanwhile is still there: refused as a squatter.
     t.equal((await sysctl(1024)).code, 0)
     const squatted = await rig.efsHome(['proxy', 'ensure', FS_ID])
-    t.equal(squatted.code, 1)
+    t.equal(squatted.code, 2)
     t.match(squatted.stderr, new RegExp(`port ${port} is held by another process \\(uid 65534\\); the proxy cannot be trusted there`))
 
     const other = 'fs-0abcdef0'
     writeFileSync(rig.config, `${readFileSync(rig.config, 'utf8')}\n[efs]\nport_range = 350-350\n[server "${other}"]\nmount_target_ip = 127.0.0.1\n`)
     await listen(350, false)
     const full = await rig.efsHome(['proxy', 'ensure', other])
-    t.equal(full.code, 1)
+    t.equal(full.code, 2)
     t.match(full.stderr, /no free proxy port for fs-0abcdef0: every port of \[efs\] port_range 350-350 is assigned or in use/)
   })
 
@@ -187,13 +187,13 @@ async function suite(): Promise<void> {
     const log = join(run, `proxy-${FS_ID}.log`)
     symlinkSync(victim, log)
     const linked = await rig.efsHome(['proxy', 'ensure', FS_ID])
-    t.equal(linked.code, 1)
+    t.equal(linked.code, 2)
     t.match(linked.stderr, /proxy-fs-12345678\.log: is a symbolic link; make it root's own/)
     t.equal(readFileSync(victim, 'utf8'), 'untouched\n', 'root appended nothing through the link')
     rmSync(log)
     chmodSync(run, 0o777)
     const open = await rig.efsHome(['proxy', 'ensure', FS_ID])
-    t.equal(open.code, 1)
+    t.equal(open.code, 2)
     t.match(open.stderr, /\[proxy\] state_dir: \S+\/run is writable by others \(mode 777\)/)
     t.same(proxyProcesses(rig), { run: 0, supervise: 0 }, 'nothing was started')
     chmodSync(run, 0o755)

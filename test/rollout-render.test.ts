@@ -48,9 +48,13 @@ t.test('bad inputs: one line, nothing written', async (t) => {
   ]
   for (const [inputs, why] of cases) {
     const r = await render(t, inputs)
-    t.equal(r.code, 1, String(why))
+    t.equal(r.code, 2, String(why))
     t.match(r.err, why)
     t.match(r.err, /; nothing was written$/)
     t.notOk(existsSync(join(r.root, 'etc')), 'nothing written')
   }
+  // --detailed-exitcodes answers like puppet, which cfengine's classes read: 4 for a failure.
+  const detailed = await render(t, '{"settings": ', ['--detailed-exitcodes'])
+  t.equal(detailed.code, 4)
+  t.match(detailed.err, /^efs-home: rollout render: .*not valid JSON.*; nothing was written$/)
 })

@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path'
 import { readConfigText } from '../config/ini-file.js'
 import { type Config, parseConfig } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
-import { ConnectionPool } from '../directory/servers.js'
+import { ConnectionPool } from '../directory/pool.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { makeTrustedDir } from '../util/trusted-files.js'
@@ -40,123 +40,143 @@ async function listenOnce(server: Server, socketPath: string): Promise<void> {
   }
 }
 
-export async function runAgent(configFile: string, log: (line: string) => void): Promise<number> {
-  const file = resolve(configFile)
-  let version = readConfigText(file)
-  let config: Config = parseConfig(file, version)
-  // Connections to the directory, kept between lookups; new ones when the config changes.
-  let pool = new ConnectionPool()
-  if (!config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
-  const socketPath = config.home.agent_socket
-  const unsafe = unsafeSocketDir(socketPath)
-  if (unsafe !== undefined) throw new EfsHomeError('CONFIG', `[home] agent_socket ${socketPath}: ${unsafe}; lookups will not use an agent there`)
-  const files = agentFiles(socketPath)
-  const started = Date.now()
-  let answered = 0
-  let inFlight = 0
-  let retiring = false
+/** The agent's life: its config, its kept connections, its socket and its idle clock, as named parts. */
+class LookupAgent {
+  private version: string
+  private config: Config
+  /** Connections to the directory, kept between lookups; new ones when the config changes. */
+  private pool = new ConnectionPool()
+  private readonly socketPath: string
+  private readonly files: ReturnType<typeof agentFiles>
+  private readonly started = Date.now()
+  private readonly server: Server
+  private answered = 0
+  private inFlight = 0
+  /** The config no longer names this agent at this socket: exit once the questions in flight are answered. */
+  private retiring = false
+  private stopping = false
+  private idle: NodeJS.Timeout | undefined
+  private stopped: () => void = () => undefined
 
-  /** The config to answer with, re-read when the file's text changed (an edit within the same second too); an error answers like the map's own load would. */
-  const currentConfig = (): Config => {
-    const now = readConfigText(file)
-    if (now !== version) {
-      config = parseConfig(file, now)
-      version = now
-      pool.close()
-      pool = new ConnectionPool()
-      log(`re-read ${file}`)
-      if (!config.home.agent || config.home.agent_socket !== socketPath) retiring = true
-    }
-    return config
+  constructor(
+    private readonly file: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.version = readConfigText(file)
+    this.config = parseConfig(file, this.version)
+    if (!this.config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
+    this.socketPath = this.config.home.agent_socket
+    const unsafe = unsafeSocketDir(this.socketPath)
+    if (unsafe !== undefined) throw new EfsHomeError('CONFIG', `[home] agent_socket ${this.socketPath}: ${unsafe}; lookups will not use an agent there`)
+    this.files = agentFiles(this.socketPath)
+    this.server = createServer((socket) => this.onConnection(socket))
   }
 
-  const lookup = async (request: Extract<AgentRequest, { kind: 'lookup' }>): Promise<AgentAnswer> => {
-    if (resolve(request.config) !== file) return { ok: false, declined: true, error: `this agent answers for ${file}, not ${request.config}` }
+  /** Listens (unless another agent already answers there) and runs until a signal, idleness or retirement. */
+  async run(): Promise<number> {
+    makeTrustedDir(dirname(this.socketPath), 'the [home] agent_socket directory')
+    const listening = await withLock(this.files.binding, 5000, async () => {
+      // A socket file with a live agent behind it: that agent serves; one without is a dead agent's.
+      if ((await askAgent(this.socketPath, { kind: 'status' }, 1000)).kind === 'answer') return false
+      rmSync(this.socketPath, { force: true })
+      await listenOnce(this.server, this.socketPath)
+      writeFileAtomic(this.files.pid, `${process.pid}\n`)
+      return true
+    })
+    unlock(this.files.starting)
+    if (!listening) {
+      this.log('another agent already answers on this socket')
+      return 0
+    }
+    this.log(`answering lookups for ${this.file} on ${this.socketPath}`)
+    await new Promise<void>((done) => {
+      this.stopped = done
+      this.armIdle()
+      process.once('SIGTERM', () => void this.shutdown('SIGTERM'))
+      process.once('SIGINT', () => void this.shutdown('SIGINT'))
+    })
+    return 0
+  }
+
+  /** The config to answer with, re-read when the file's text changed (an edit within the same second too); an error answers like the map's own load would. */
+  private currentConfig(): Config {
+    const now = readConfigText(this.file)
+    if (now !== this.version) {
+      this.config = parseConfig(this.file, now)
+      this.version = now
+      this.pool.close()
+      this.pool = new ConnectionPool()
+      this.log(`re-read ${this.file}`)
+      if (!this.config.home.agent || this.config.home.agent_socket !== this.socketPath) this.retiring = true
+    }
+    return this.config
+  }
+
+  private async lookup(request: Extract<AgentRequest, { kind: 'lookup' }>): Promise<AgentAnswer> {
+    if (resolve(request.config) !== this.file) return { ok: false, declined: true, error: `this agent answers for ${this.file}, not ${request.config}` }
     try {
-      const current = currentConfig()
+      const current = this.currentConfig()
       const deadline = new Deadline(Math.min(request.deadlineMs / 1000, current.home.deadline))
-      const result = await lookupHome(current, request.key, { deadline, pool })
-      answered += 1
+      const result = await lookupHome(current, request.key, { deadline, pool: this.pool })
+      this.answered += 1
       return { ok: true, text: result.text }
     } catch (err) {
       return { ok: false, error: oneLine(err) }
     }
   }
 
-  const status = (): AgentAnswer => ({
-    ok: true,
-    text: JSON.stringify({ pid: process.pid, config: file, socket: socketPath, started: Math.floor(started / 1000), answered, rssMb: Math.round(process.memoryUsage.rss() / 1048576) }),
-  })
-
-  let stopping = false
-  let stopped: () => void = () => undefined
-  const shutdown = async (why: string) => {
-    if (stopping) return
-    stopping = true
-    clearTimeout(idle)
-    await new Promise<void>((done) => server.close(() => done()))
-    pool.close()
-    // Only what is still ours: a successor may already own the socket.
-    if (readPid(files.pid) === process.pid) {
-      rmSync(socketPath, { force: true })
-      rmSync(files.pid, { force: true })
-    }
-    log(`exiting after ${answered} lookups: ${why}`)
-    stopped()
+  private status(): AgentAnswer {
+    const { file, socketPath, answered } = this
+    const rssMb = Math.round(process.memoryUsage.rss() / 1048576)
+    return { ok: true, text: JSON.stringify({ pid: process.pid, config: file, socket: socketPath, started: Math.floor(this.started / 1000), answered, rssMb }) }
   }
 
-  let idle: NodeJS.Timeout | undefined
-  /** (Re)starts the idle clock; it runs only while no question is being answered. */
-  const armIdle = () => {
-    clearTimeout(idle)
-    if (inFlight === 0 && !stopping) idle = setTimeout(() => void shutdown(`idle for ${config.home.agent_idle} s`), config.home.agent_idle * 1000)
+  private answer(line: string): Promise<AgentAnswer> {
+    const request = parseRequest(line)
+    if (request === undefined) return Promise.resolve({ ok: false, error: 'a request that is not one' })
+    return request.kind === 'status' ? Promise.resolve(this.status()) : this.lookup(request)
   }
 
-  const server = createServer((socket: Socket) => {
-    inFlight += 1
-    clearTimeout(idle)
+  private onConnection(socket: Socket): void {
+    this.inFlight += 1
+    clearTimeout(this.idle)
     socket.on('error', () => undefined)
     socket.on('close', () => {
-      inFlight -= 1
-      if (retiring && inFlight === 0) void shutdown('the config no longer names this agent at this socket')
-      else armIdle()
+      this.inFlight -= 1
+      if (this.retiring && this.inFlight === 0) void this.shutdown('the config no longer names this agent at this socket')
+      else this.armIdle()
     })
     readOneLine(
       socket,
-      (line) => {
-        const request = parseRequest(line)
-        const answering =
-          request === undefined
-            ? Promise.resolve<AgentAnswer>({ ok: false, error: 'a request that is not one' })
-            : request.kind === 'status'
-              ? Promise.resolve(status())
-              : lookup(request)
-        void answering.then((answer) => socket.end(`${JSON.stringify(answer)}\n`))
-      },
+      (line) => void this.answer(line).then((answer) => socket.end(`${JSON.stringify(answer)}\n`)),
       () => socket.destroy(),
     )
-  })
-
-  makeTrustedDir(dirname(socketPath), 'the [home] agent_socket directory')
-  const listening = await withLock(files.binding, 5000, async () => {
-    // A socket file with a live agent behind it: that agent serves; one without is a dead agent's.
-    if ((await askAgent(socketPath, { kind: 'status' }, 1000)).kind === 'answer') return false
-    rmSync(socketPath, { force: true })
-    await listenOnce(server, socketPath)
-    writeFileAtomic(files.pid, `${process.pid}\n`)
-    return true
-  })
-  unlock(files.starting)
-  if (!listening) {
-    log('another agent already answers on this socket')
-    return 0
   }
-  log(`answering lookups for ${file} on ${socketPath}`)
-  await new Promise<void>((done) => {
-    stopped = done
-    armIdle()
-    process.once('SIGTERM', () => void shutdown('SIGTERM'))
-    process.once('SIGINT', () => void shutdown('SIGINT'))
-  })
-  return 0
+
+  /** (Re)starts the idle clock; it runs only while no question is being answered. */
+  private armIdle(): void {
+    clearTimeout(this.idle)
+    if (this.inFlight > 0 || this.stopping) return
+    const seconds = this.config.home.agent_idle
+    this.idle = setTimeout(() => void this.shutdown(`idle for ${seconds} s`), seconds * 1000)
+  }
+
+  private async shutdown(why: string): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    clearTimeout(this.idle)
+    await new Promise<void>((done) => this.server.close(() => done()))
+    this.pool.close()
+    // Only what is still ours: a successor may already own the socket.
+    if (readPid(this.files.pid) === process.pid) {
+      rmSync(this.socketPath, { force: true })
+      rmSync(this.files.pid, { force: true })
+    }
+    this.log(`exiting after ${this.answered} lookups: ${why}`)
+    this.stopped()
+  }
+}
+
+export function runAgent(configFile: string, log: (line: string) => void): Promise<number> {
+  return new LookupAgent(resolve(configFile), log).run()
 }

@@ -7,11 +7,13 @@ import { readHomesCache, writeHomesCache } from '../cache/homes-cache.js'
 import { loadConfig } from '../config/load.js'
 import { oneLine } from '../errors.js'
 import { generateStaticMap } from '../mapgen/generate.js'
-import { checkDrop, diffLines } from '../mapgen/guard.js'
+import { checkDrop } from '../mapgen/guard.js'
+import { diffLines } from '../util/diff-lines.js'
 import { entryKey, mapEntries } from '../mapgen/render.js'
 import { reloadAutomount } from '../mapgen/reload.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { type Output, stdOutput } from './output.js'
+import { EXIT, runGuarded } from './exit.js'
 
 export interface MapGenArgs {
   readonly source: string
@@ -27,8 +29,6 @@ export interface MapGenArgs {
   readonly firewall: boolean
 }
 
-const EXIT = { ok: 0, wouldChange: 1, failed: 2 } as const
-
 async function generate(args: MapGenArgs, out: Output): Promise<number> {
   const config = loadConfig()
   const now = Math.floor(Date.now() / 1000)
@@ -42,7 +42,7 @@ async function generate(args: MapGenArgs, out: Output): Promise<number> {
   for (const [count, why] of skipped) if (count > 0) out.err(`efs-map-gen: skipped ${count} LDAP user(s) ${why}`)
   if (args.check) {
     out.out(`${args.output}: ${changed ? 'would change' : 'up to date'} (${result.exports.total} exports)`)
-    return changed ? EXIT.wouldChange : EXIT.ok
+    return changed ? EXIT.no : EXIT.ok
   }
   if (!args.force) {
     checkDrop(args.output, before.map(entryKey), after.map(entryKey), args.maxDrop)
@@ -105,15 +105,8 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
     .parseAsync()
     .then(async (a) => {
       if (code !== EXIT.ok || a.help === true) return
-      try {
-        code = await generate(
-          { source: a.source, output: a.output, fromLdap: a['from-ldap'], check: a.check, diff: a.diff, reload: a.reload, force: a.force, maxDrop: a['max-drop'], pidFile: a['pid-file'], timeout: a.timeout, firewall: a.firewall },
-          out,
-        )
-      } catch (err) {
-        out.err(`efs-map-gen: ${oneLine(err)}`)
-        code = EXIT.failed
-      }
+      const args = { source: a.source, output: a.output, fromLdap: a['from-ldap'], check: a.check, diff: a.diff, reload: a.reload, force: a.force, maxDrop: a['max-drop'], pidFile: a['pid-file'], timeout: a.timeout, firewall: a.firewall }
+      code = await runGuarded('efs-map-gen', out, () => generate(args, out))
     })
   return code
 }

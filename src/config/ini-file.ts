@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { ConfigError } from '../errors.js'
+import { ConfigError, errnoCode } from '../errors.js'
 
 // ini is CommonJS: importing it from ESM makes Node scan it for named exports,
 // which costs every lookup about 5 ms; require() does not.
@@ -20,7 +20,7 @@ export function readConfigText(file: string): string {
   try {
     return readFileSync(file, 'utf8')
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
+    const code = errnoCode(err)
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message
     throw new ConfigError(file, `cannot read the config file: ${why}; set EFS_HOME_CONFIG or create it`)
   }

@@ -14,6 +14,7 @@ import { AdminLimitExceededError, AndFilter, type Client, type Filter, NotFilter
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import type { Deadline } from '../util/deadline.js'
+import { attributeValues } from './attribute.js'
 import { parseFilter } from './filter.js'
 import { type Answered, onFirstServer } from './servers.js'
 
@@ -34,11 +35,10 @@ const ALPHABET = [...'abcdefghijklmnopqrstuvwxyz0123456789._-']
 // Past this, a slice that still hits the limit means the limit is tiny: say so.
 const MAX_PREFIX = 6
 
+/** The one value of `attribute`, or undefined when there is none or more than one. */
 function single(entry: Entry, attribute: string): string | undefined {
-  const name = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase())
-  const value = name === undefined ? undefined : entry[name]
-  if (Array.isArray(value)) return value.length === 1 && typeof value[0] === 'string' ? value[0] : undefined
-  return typeof value === 'string' ? value : undefined
+  const values = attributeValues(entry, attribute)
+  return values.length === 1 ? values[0] : undefined
 }
 
 function hitLimit(err: unknown): boolean {

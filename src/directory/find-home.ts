@@ -5,15 +5,9 @@ import type { Client } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import type { Deadline } from '../util/deadline.js'
+import { attributeValues } from './attribute.js'
 import { keyedFilter } from './filter.js'
 import { type Answered, type FailoverOptions, onFirstServer } from './servers.js'
-
-function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
-  const name = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase())
-  const value = name === undefined ? undefined : entry[name]
-  if (value === undefined) return []
-  return (Array.isArray(value) ? value : [value]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)))
-}
 
 /**
  * NOT_FOUND unless the entry holds the key exactly in an attribute the filter
@@ -21,8 +15,8 @@ function valuesOf(entry: Record<string, unknown>, attribute: string): string[] {
  * alice's home to `ALICE`, a second path to her files under another name.
  */
 function checkNamedByKey(entry: { dn: string } & Record<string, unknown>, key: string, keyAttributes: readonly string[]): void {
-  if (keyAttributes.length === 0 || keyAttributes.some((a) => valuesOf(entry, a).includes(key))) return
-  const names = keyAttributes.map((a) => `${a} ${JSON.stringify(valuesOf(entry, a))}`).join(', ')
+  if (keyAttributes.length === 0 || keyAttributes.some((a) => attributeValues(entry, a).includes(key))) return
+  const names = keyAttributes.map((a) => `${a} ${JSON.stringify(attributeValues(entry, a))}`).join(', ')
   throw new EfsHomeError('NOT_FOUND', `no user '${key}': the LDAP entry that matched (${entry.dn}) has ${names}, not exactly '${key}'`)
 }
 
@@ -43,7 +37,7 @@ export async function findHome(settings: LdapSettings, key: string, deadline: De
     }
     const entry = searchEntries[0] ?? { dn: '' }
     checkNamedByKey(entry, key, keyAttributes)
-    const values = valuesOf(entry, settings.attribute)
+    const values = attributeValues(entry, settings.attribute)
     if (values.length !== 1) {
       throw new EfsHomeError(values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
     }

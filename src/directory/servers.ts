@@ -3,13 +3,13 @@
 // operation) bounded by the per-server timeout and the lookup's deadline,
 // and use the first server that completes.
 
-import { isIP } from 'node:net'
-import type { ConnectionOptions } from 'node:tls'
-import { Client, ResultCodeError } from 'ldapts'
+import { type Client, ResultCodeError } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type Deadline, TimeoutError, withTimeout } from '../util/deadline.js'
-import { readConfigured } from '../util/read-configured.js'
+import { closeQuietly, openClient } from './client.js'
+import type { ConnectionPool } from './pool.js'
+import { readSecrets, type Secrets } from './secrets.js'
 import type { ServerHealth } from './server-health.js'
 
 export interface Attempt {
@@ -45,84 +45,6 @@ function describe(err: unknown): string {
   return `${err.name.replace(/Error$/, '')} (LDAP result ${err.code})${text === '' ? '' : `: ${text}`}`
 }
 
-function tlsOptions(ca: Buffer | undefined, host: string): ConnectionOptions {
-  // SNI carries names only; the certificate is checked against an IP address all the same.
-  return { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) }
-}
-
-/** What every attempt needs from files, read once: the bind password and the CA bundle. */
-interface Secrets {
-  readonly password: string | undefined
-  readonly ca: Buffer | undefined
-}
-
-/** A client for `url`, connected (StartTLS) and bound as configured; `timeout` 0: no per-operation limit. */
-async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, connectMs: number, timeout: number): Promise<Client> {
-  const secure = url.protocol === 'ldaps:'
-  const tls = secure || settings.starttls ? tlsOptions(secrets.ca, url.hostname) : undefined
-  const client = new Client({
-    url: `${url.protocol}//${url.host}`,
-    connectTimeout: connectMs,
-    timeout,
-    ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
-  })
-  const opening = async (): Promise<Client> => {
-    if (!secure && tls !== undefined) await client.startTLS(tls)
-    if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, secrets.password ?? '')
-    return client
-  }
-  try {
-    // Bounded even without an operation timeout: a kept connection that never finished opening would hold its server forever.
-    return await withTimeout(opening(), connectMs, 'connecting')
-  } catch (err) {
-    await client.unbind().catch(() => undefined)
-    throw err
-  }
-}
-
-/**
- * Connections a long-lived process (the lookup agent) keeps open between
- * lookups, one per server, shared by the lookups in flight: a login then
- * costs the directory one search, not a connection, a search and an unbind.
- */
-export class ConnectionPool {
-  /** Per server: the connection being opened, and once open, the client. */
-  private readonly open = new Map<string, { readonly opening: Promise<Client>; client?: Client }>()
-  private closed = false
-
-  /** The kept connection to `url`, or a new one from `connect`. */
-  get(url: URL, connect: () => Promise<Client>): Promise<Client> {
-    const kept = this.open.get(url.href)
-    // ldapts reconnects a closed client by itself, but without the bind: never reuse one that lost its connection.
-    if (kept?.client !== undefined && !kept.client.isConnected) this.drop(url, kept.client)
-    else if (kept !== undefined) return kept.opening
-    const entry: { readonly opening: Promise<Client>; client?: Client } = { opening: connect() }
-    this.open.set(url.href, entry)
-    entry.opening.then(
-      (client) => (entry.client = client),
-      () => this.open.get(url.href) === entry && this.open.delete(url.href),
-    )
-    return entry.opening
-  }
-
-  /** Closes `client`, and forgets it if it is still the kept connection to `url`. */
-  drop(url: URL, client: Client): void {
-    if (this.open.get(url.href)?.client === client) this.open.delete(url.href)
-    void client.unbind().catch(() => undefined)
-  }
-
-  /** After its operation: a connection a closed pool handed out (to a lookup in flight when it closed) is closed too. */
-  release(client: Client): void {
-    if (this.closed) void client.unbind().catch(() => undefined)
-  }
-
-  close(): void {
-    this.closed = true
-    for (const { opening } of this.open.values()) void opening.then((c) => c.unbind()).catch(() => undefined)
-    this.open.clear()
-  }
-}
-
 /** One attempt on a connection of its own, closed after it. */
 async function attemptAlone<T>(settings: LdapSettings, url: URL, secrets: Secrets, ms: number, operation: (client: Client) => Promise<T>): Promise<T> {
   // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
@@ -131,9 +53,9 @@ async function attemptAlone<T>(settings: LdapSettings, url: URL, secrets: Secret
   let client: Client | undefined
   const work = async (): Promise<T> => operation((client = await openClient(settings, url, secrets, operationMs, operationMs)))
   try {
-    return await withTimeout(work(), ms, 'server', () => void client?.unbind().catch(() => undefined))
+    return await withTimeout(work(), ms, 'server', () => void closeQuietly(client))
   } finally {
-    await client?.unbind().catch(() => undefined)
+    await closeQuietly(client)
   }
 }
 
@@ -196,16 +118,7 @@ export async function onFirstServer<T>(
   operation: (client: Client) => Promise<T>,
   { perServerMs = settings.timeout * 1000, health, pool }: FailoverOptions = {},
 ): Promise<Answered<T>> {
-  const secrets: Secrets = {
-    password:
-      settings.bind_password_file === undefined
-        ? undefined
-        : (readConfigured(settings.bind_password_file, '[ldap] bind_password_file').toString('utf8').split(/\r?\n/)[0] ?? '').trim(),
-    ca:
-      settings.ca_file !== undefined && (settings.starttls || settings.uri.some((u) => u.protocol === 'ldaps:'))
-        ? readConfigured(settings.ca_file, '[ldap] ca_file')
-        : undefined,
-  }
+  const secrets = readSecrets(settings)
   const attempts: Attempt[] = []
   try {
     for (const url of health?.order ?? settings.uri) {

@@ -6,7 +6,7 @@
 
 import { resolveCname } from 'node:dns/promises'
 import type { Config } from '../config/load.js'
-import { EfsHomeError, oneLine } from '../errors.js'
+import { EfsHomeError, oneLine, errnoCode } from '../errors.js'
 import type { EfsServer } from '../servers/classify.js'
 import { parseEfsDnsName } from '../servers/efs-names.js'
 import { type Deadline, withTimeout } from '../util/deadline.js'
@@ -22,7 +22,7 @@ export async function withFileSystemId(config: Config, server: EfsServer, deadli
     try {
       next = await withTimeout(resolveCname(name), deadline.budget(DNS_TIMEOUT_MS), `the CNAME of ${name}`)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
+      const code = errnoCode(err)
       if (code === 'ENODATA' || code === 'ENOTFOUND') break
       throw new EfsHomeError('ENTRY', `cannot tell which file system ${server.name} is: ${oneLine(err)}`)
     }

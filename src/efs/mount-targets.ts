@@ -8,6 +8,7 @@ import { DescribeMountTargetsCommand, EFSClient, type MountTargetDescription } f
 import type { Deadline } from '../util/deadline.js'
 import { tcpProbe } from '../util/tcp-probe.js'
 import { instancePlacement } from './imds.js'
+import { efsNfsPort } from './nfs-port.js'
 
 export interface Chosen {
   readonly ip: string
@@ -18,8 +19,6 @@ const API_TIMEOUT_MS = 3000
 const IMDS_TIMEOUT_MS = 1000
 const PROBE_TIMEOUT_MS = 2000
 
-// Only tests move NFS off 2049.
-const NFS_PORT = Number(process.env.EFS_HOME_TEST_TARGET_PORT ?? 2049)
 
 /** Every mount target of `fsId`, in every zone, from the EFS API. */
 export async function describeMountTargets(fsId: string, region: string, deadline: Deadline): Promise<MountTargetDescription[]> {
@@ -48,7 +47,7 @@ export async function chooseMountTarget(fsId: string, region: string, deadline: 
   for (const target of ordered) {
     const ip = target.IpAddress ?? ''
     if (deadline.remainingMs() <= 0) break
-    if ((await tcpProbe(ip, NFS_PORT, deadline.budget(PROBE_TIMEOUT_MS))) === undefined) return { ip, notes: [...notes, `${ip} (${target.AvailabilityZoneName ?? '?'}) accepts TCP 2049`] }
+    if ((await tcpProbe(ip, efsNfsPort(), deadline.budget(PROBE_TIMEOUT_MS))) === undefined) return { ip, notes: [...notes, `${ip} (${target.AvailabilityZoneName ?? '?'}) accepts TCP 2049`] }
     notes.push(`${ip} does not accept TCP 2049`)
   }
   throw new Error(`no mount target of ${fsId} accepts TCP 2049 (${notes.join('; ')})`)

@@ -5,7 +5,7 @@
 
 import type { Config } from '../config/load.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
-import { diffLines } from '../mapgen/guard.js'
+import { diffLines } from '../util/diff-lines.js'
 import { oneLine } from '../errors.js'
 import { backendFor, loadChain, readLive, unloadChain } from './iptables.js'
 import { resolveNames, type Resolution } from './resolve.js'

@@ -5,7 +5,7 @@
 
 import { execFile } from 'node:child_process'
 import type { Config } from '../config/load.js'
-import { EfsHomeError } from '../errors.js'
+import { EfsHomeError, errnoCode } from '../errors.js'
 import type { Family } from './rules.js'
 
 export interface Backend {
@@ -35,7 +35,7 @@ function run(command: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, { timeout: 30_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err === null) return resolve(stdout)
-      const code = (err as NodeJS.ErrnoException).code
+      const code = errnoCode(err)
       const why = code === 'ENOENT' ? 'not found: install the iptables package' : stderr.trim().split('\n').pop() || err.message
       reject(new EfsHomeError('FIREWALL', `${command} ${args.join(' ')}: ${why}`))
     })

@@ -1,10 +1,8 @@
 // The rule set for one address family, from iptables/efs-home.rules.hbs, in
 // exactly the form iptables-save prints, so live rules can be compared.
 
-import { readFileSync } from 'node:fs'
-import Handlebars from 'handlebars'
 import type { Config } from '../config/load.js'
-import { packageFile } from '../util/package-files.js'
+import { shippedTemplate } from '../util/template.js'
 import type { Cidr } from './addresses.js'
 import { backendFor } from './iptables.js'
 
@@ -19,7 +17,7 @@ export interface RuleSet {
 }
 
 export function renderRules(config: Config, family: Family, addresses: readonly Cidr[]): RuleSet {
-  const template = Handlebars.compile(readFileSync(packageFile('iptables', 'efs-home.rules.hbs'), 'utf8'), { noEscape: true, strict: true })
+  const template = shippedTemplate('iptables', 'efs-home.rules.hbs')
   const { first, last } = config.efs.port_range
   const text = template({
     family,

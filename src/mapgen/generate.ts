@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import type { HomesCache } from '../cache/homes-cache.js'
 import type { Config } from '../config/load.js'
 import { enumerateHomes } from '../directory/enumerate.js'
-import { EfsHomeError } from '../errors.js'
+import { EfsHomeError, errnoCode } from '../errors.js'
 import { ensureProxy } from '../proxy/ensure.js'
 import { assignedPort } from '../proxy/ports.js'
 import { usesTls } from '../proxy/target.js'
@@ -51,7 +51,7 @@ function readCurrent(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    if (errnoCode(err) === 'ENOENT') return undefined
     throw err
   }
 }

@@ -17,10 +17,3 @@ export function checkDrop(what: string, before: readonly string[], after: readon
     )
   }
 }
-
-/** Lines only in `before` (prefixed -) and only in `after` (prefixed +), in order. */
-export function diffLines(before: readonly string[], after: readonly string[]): string[] {
-  const inAfter = new Set(after)
-  const inBefore = new Set(before)
-  return [...before.filter((l) => !inAfter.has(l)).map((l) => `-${l}`), ...after.filter((l) => !inBefore.has(l)).map((l) => `+${l}`)]
-}

@@ -1,8 +1,6 @@
 // auto.static from its handlebars template (templates/auto.static.hbs).
 
-import { readFileSync } from 'node:fs'
-import Handlebars from 'handlebars'
-import { packageFile } from '../util/package-files.js'
+import { shippedTemplate } from '../util/template.js'
 import type { StaticMapLine } from './static-map.js'
 
 export interface StaticMapDocument {
@@ -13,7 +11,7 @@ export interface StaticMapDocument {
 }
 
 export function renderStaticMap(doc: StaticMapDocument): string {
-  const template = Handlebars.compile(readFileSync(packageFile('templates', 'auto.static.hbs'), 'utf8'), { noEscape: true, strict: true })
+  const template = shippedTemplate('templates', 'auto.static.hbs')
   // Keys padded to one column, for the administrator reading it.
   const width = Math.max(0, ...doc.lines.map((l) => l.key.length))
   return template({ ...doc, lines: doc.lines.map((l) => ({ key: l.key.padEnd(width), entry: l.entry })) })

@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Config } from '../config/load.js'
-import { EfsHomeError, oneLine } from '../errors.js'
+import { EfsHomeError, oneLine, errnoCode } from '../errors.js'
 
 export interface EfsCa {
   readonly pem: Buffer
@@ -29,7 +29,7 @@ export function readEfsCa(config: Config): EfsCa {
   try {
     pem = readFileSync(file)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
+    const code = errnoCode(err)
     refuse(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : oneLine(err))
   }
   const blocks = pem.toString('latin1').match(PEM_RE) ?? []

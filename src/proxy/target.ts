@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js'
 import { EfsHomeError } from '../errors.js'
 import { classifyServer, type EfsServer } from '../servers/classify.js'
 import { formatEfsDnsName } from '../servers/efs-names.js'
+import { efsNfsPort } from '../efs/nfs-port.js'
 
 export interface ProxyTarget {
   readonly fsId: string
@@ -13,12 +14,6 @@ export interface ProxyTarget {
   readonly port: number
   /** What the certificate is checked against. */
   readonly serverName: string
-}
-
-// Only tests point a proxy at another port: EFS listens on 2049 alone.
-function targetPort(): number {
-  const port = Number(process.env.EFS_HOME_TEST_TARGET_PORT)
-  return Number.isInteger(port) && port > 0 ? port : 2049
 }
 
 export function proxyTarget(server: EfsServer): ProxyTarget {
@@ -30,7 +25,7 @@ export function proxyTarget(server: EfsServer): ProxyTarget {
   }
   return {
     fsId: server.fsId,
-    port: targetPort(),
+    port: efsNfsPort(),
     serverName: formatEfsDnsName('{fs_id}.efs.{region}.{dns_name_suffix}', { fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix, az: undefined }),
   }
 }

@@ -31,53 +31,100 @@ interface Counters {
   fromEfs: number
 }
 
-/** Listens on 127.0.0.1:`port`; each connection goes over TLS to `host` (the mount target). */
-export async function runTunnel(config: Config, target: ProxyTarget, host: string, port: number, log: (line: string) => void): Promise<Tunnel> {
-  const ca = readEfsCa(config).pem
-  const counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
-  const live = new Set<Socket>()
-  const moved = bufferReclaimer(() => counters.open)
-  const started = Math.floor(Date.now() / 1000)
-  const self = ownIdentity()
-  const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
-  const state = (): ProxyState => ({
-    fsId: target.fsId,
-    port,
-    pid: process.pid,
-    startTime: self.startTime,
-    supervisorPid: Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
-    target: `${host}:${target.port}`,
-    started,
-    connections: { open: counters.open, total: counters.total },
-    bytes: { toEfs: counters.toEfs, fromEfs: counters.fromEfs },
-  })
+/** One proxy: its listener, its connections and counters, and the state file it keeps. */
+class TlsTunnel implements Tunnel {
+  readonly server: Server
+  private readonly ca: Buffer
+  private readonly counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
+  private readonly live = new Set<Socket>()
+  private readonly moved = bufferReclaimer(() => this.counters.open)
+  private readonly started = Math.floor(Date.now() / 1000)
+  private readonly self = ownIdentity()
+  private refresh: NodeJS.Timeout | undefined
 
-  const server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: SOCKET_BUFFER_BYTES }, (client) => {
-    const id = ++counters.total
-    counters.open += 1
-    live.add(client)
+  constructor(
+    private readonly config: Config,
+    private readonly target: ProxyTarget,
+    private readonly host: string,
+    private readonly port: number,
+    private readonly log: (line: string) => void,
+  ) {
+    this.ca = readEfsCa(config).pem
+    this.server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: SOCKET_BUFFER_BYTES }, (client) => this.onConnection(client))
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (err) => reject(new EfsHomeError('PROXY', `cannot listen on 127.0.0.1:${this.port}: ${oneLine(err)}`)))
+      this.server.listen({ port: this.port, host: '127.0.0.1', exclusive: true }, resolve)
+    })
+    writeState(this.config, this.state())
+    this.log(`listening on 127.0.0.1:${this.port} for ${this.target.fsId}, TLS to ${this.host}:${this.target.port} as ${this.target.serverName}`)
+    let last = ''
+    this.refresh = setInterval(() => {
+      const now = JSON.stringify(this.state())
+      if (now !== last) writeState(this.config, this.state())
+      last = now
+    }, 2000)
+    this.refresh.unref()
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.refresh)
+    for (const s of this.live) s.destroy()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private state(): ProxyState {
+    const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
+    const { open, total, toEfs, fromEfs } = this.counters
+    return {
+      fsId: this.target.fsId,
+      port: this.port,
+      pid: process.pid,
+      startTime: this.self.startTime,
+      supervisorPid: Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
+      target: `${this.host}:${this.target.port}`,
+      started: this.started,
+      connections: { open, total },
+      bytes: { toEfs, fromEfs },
+    }
+  }
+
+  /** TLS to the mount target: verified against the EFS CA and the file system's name, never plaintext. */
+  private connectUpstream(): TLSSocket {
+    const { serverName } = this.target
     // Node hands highWaterMark on to the TLSSocket; @types/node does not list it.
     const options: ConnectionOptions & { highWaterMark: number } = {
-      host: host,
-      port: target.port,
-      servername: target.serverName,
-      ca,
+      host: this.host,
+      port: this.target.port,
+      servername: serverName,
+      ca: this.ca,
       minVersion: 'TLSv1.2',
       rejectUnauthorized: true,
       highWaterMark: SOCKET_BUFFER_BYTES,
-      checkServerIdentity: (_host, cert) => checkServerIdentity(target.serverName, cert),
+      checkServerIdentity: (_host, cert) => checkServerIdentity(serverName, cert),
     }
-    const upstream: TLSSocket = connect(options)
+    const upstream = connect(options)
     upstream.setNoDelay(true)
-    live.add(upstream)
+    return upstream
+  }
+
+  private onConnection(client: Socket): void {
+    const id = ++this.counters.total
+    this.counters.open += 1
+    const upstream = this.connectUpstream()
+    this.live.add(client).add(upstream)
+    const where = `${this.host}:${this.target.port}`
     let why = 'closed'
-    const timer = setTimeout(() => upstream.destroy(new Error(`no TLS session within ${config.proxy.connect_timeout} s`)), config.proxy.connect_timeout * 1000)
+    const seconds = this.config.proxy.connect_timeout
+    const timer = setTimeout(() => upstream.destroy(new Error(`no TLS session within ${seconds} s`)), seconds * 1000)
     upstream.once('secureConnect', () => {
       clearTimeout(timer)
-      if (config.proxy.log_connections) log(`conn ${id}: open to ${host}:${target.port} (${upstream.getProtocol() ?? 'TLS'})`)
+      if (this.config.proxy.log_connections) this.log(`conn ${id}: open to ${where} (${upstream.getProtocol() ?? 'TLS'})`)
       // The client stays paused until the TLS session is up.
-      relay(client, upstream, { coalesce: false, moved })
-      relay(upstream, client, { coalesce: true, moved })
+      relay(client, upstream, { coalesce: false, moved: this.moved })
+      relay(upstream, client, { coalesce: true, moved: this.moved })
       client.resume()
     })
     const fail = (side: string) => (err: NodeJS.ErrnoException) => {
@@ -87,47 +134,37 @@ export async function runTunnel(config: Config, target: ProxyTarget, host: strin
       upstream.destroy()
     }
     client.on('error', fail('client'))
-    upstream.on('error', fail(`TLS to ${host}:${target.port}`))
+    upstream.on('error', fail(`TLS to ${where}`))
     let closed = 0
     const onClose = () => {
+      // The first side to close takes the other down; the second close ends the connection.
       if (++closed < 2) {
         client.destroy()
         upstream.destroy()
         return
       }
       clearTimeout(timer)
-      live.delete(client)
-      live.delete(upstream)
-      counters.open -= 1
-      counters.toEfs += client.bytesRead
-      counters.fromEfs += client.bytesWritten
-      if (config.proxy.log_connections || !['closed', 'client reset'].includes(why)) {
-        log(`conn ${id}: ${why}, ${client.bytesRead} bytes to EFS, ${client.bytesWritten} from EFS`)
-      }
+      this.onClosed(id, client, upstream, why)
     }
     client.on('close', onClose)
     upstream.on('close', onClose)
-  })
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new EfsHomeError('PROXY', `cannot listen on 127.0.0.1:${port}: ${oneLine(err)}`)))
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve)
-  })
-  writeState(config, state())
-  log(`listening on 127.0.0.1:${port} for ${target.fsId}, TLS to ${host}:${target.port} as ${target.serverName}`)
-  let last = ''
-  const refresh = setInterval(() => {
-    const now = JSON.stringify(state())
-    if (now !== last) writeState(config, state())
-    last = now
-  }, 2000)
-  refresh.unref()
-  return {
-    server,
-    close: async () => {
-      clearInterval(refresh)
-      for (const s of live) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
   }
+
+  private onClosed(id: number, client: Socket, upstream: TLSSocket, why: string): void {
+    this.live.delete(client)
+    this.live.delete(upstream)
+    this.counters.open -= 1
+    this.counters.toEfs += client.bytesRead
+    this.counters.fromEfs += client.bytesWritten
+    if (this.config.proxy.log_connections || !['closed', 'client reset'].includes(why)) {
+      this.log(`conn ${id}: ${why}, ${client.bytesRead} bytes to EFS, ${client.bytesWritten} from EFS`)
+    }
+  }
+}
+
+/** Listens on 127.0.0.1:`port`; each connection goes over TLS to `host` (the mount target). */
+export async function runTunnel(config: Config, target: ProxyTarget, host: string, port: number, log: (line: string) => void): Promise<Tunnel> {
+  const tunnel = new TlsTunnel(config, target, host, port, log)
+  await tunnel.listen()
+  return tunnel
 }

@@ -4,14 +4,14 @@
 
 import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import Handlebars from 'handlebars'
 import { parseConfig } from '../config/load.js'
 import { OPTIONS, SERVER_OPTIONS } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
-import { diffLines } from '../mapgen/guard.js'
+import { diffLines } from '../util/diff-lines.js'
 import { parseStaticCfg } from '../mapgen/static-cfg.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { packageFile } from '../util/package-files.js'
+import { shippedTemplate } from '../util/template.js'
 import type { RolloutInputs } from './inputs.js'
 
 export interface ManagedFile {
@@ -26,9 +26,7 @@ export interface ManagedFile {
 const CONFIG_PATH = '/etc/efs-home/efs-home.conf'
 const SECRET_PATH = '/etc/efs-home/ldap-bind.secret'
 
-function template(name: string): Handlebars.TemplateDelegate {
-  return Handlebars.compile(readFileSync(packageFile('templates', name), 'utf8'), { noEscape: true, strict: true })
-}
+const template = (name: string) => shippedTemplate('templates', name)
 
 /** A value as the INI file needs it: quoted (JSON) when ini would read a comment or trim it. */
 function iniValue(value: string): string {

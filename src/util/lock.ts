@@ -3,14 +3,14 @@
 
 import { mkdirSync, rmSync, statSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { TimeoutError } from './deadline.js'
+import { EfsHomeError, errnoCode } from '../errors.js'
 
 export function tryLock(path: string, staleMs: number): boolean {
   try {
     mkdirSync(path)
     return true
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    if (errnoCode(err) !== 'EEXIST') throw err
   }
   try {
     if (Date.now() - statSync(path).mtimeMs > staleMs) {
@@ -32,7 +32,7 @@ export function unlock(path: string): void {
 export async function withLock<T>(path: string, waitMs: number, work: () => T | Promise<T>, staleMs = 10_000): Promise<T> {
   const until = Date.now() + waitMs
   while (!tryLock(path, staleMs)) {
-    if (Date.now() > until) throw new TimeoutError(`lock ${path} still held after ${(waitMs / 1000).toFixed(1)} s`)
+    if (Date.now() > until) throw new EfsHomeError('LOCK', `lock ${path} still held after ${(waitMs / 1000).toFixed(1)} s; if no efs-home process is running, remove it`)
     await sleep(20)
   }
   try {

@@ -7,7 +7,7 @@
 
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { EfsHomeError, oneLine } from '../errors.js'
+import { EfsHomeError, oneLine, errnoCode } from '../errors.js'
 
 const OWNER = process.getuid?.() ?? 0
 
@@ -36,7 +36,7 @@ export function dirProblem(dir: string): string | undefined {
   try {
     return untrustedBecause(dir)
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : oneLine(err)
+    return errnoCode(err) === 'ENOENT' ? undefined : oneLine(err)
   }
 }
 
@@ -58,7 +58,7 @@ function openRegular(file: string, flags: number, mode?: number): number {
   try {
     fd = openSync(file, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') refuse(file, 'is a symbolic link')
+    if (errnoCode(err) === 'ELOOP') refuse(file, 'is a symbolic link')
     throw err
   }
   if (!fstatSync(fd).isFile()) {
@@ -74,7 +74,7 @@ export function readTrustedFile(file: string, limit = 64 << 20): Buffer | undefi
   try {
     fd = openRegular(file, constants.O_RDONLY)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    if (errnoCode(err) === 'ENOENT') return undefined
     throw err
   }
   try {

@@ -4,37 +4,32 @@ import { readMapSettings } from '../../agent/client.js'
 import { agentPid } from '../../agent/files.js'
 import { agentStatus } from '../../agent/status.js'
 import { configFilePath, readConfigText } from '../../config/ini-file.js'
-import { oneLine } from '../../errors.js'
+import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
+import { timestamped } from '../../util/log-line.js'
 
 export type AgentAction = 'run' | 'status' | 'stop'
 
-const stamp = (line: string) => `${new Date().toISOString()} ${line}`
 
 async function status(socketPath: string, json: boolean, out: Output): Promise<number> {
   const s = await agentStatus(socketPath, 2000)
   if (json) out.out(JSON.stringify({ socket: socketPath, ...s }, null, 2))
   else if (!s.up) out.out(`agent on ${socketPath}: ${s.problem}`)
   else out.out(`agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered, ${s.rssMb} MB resident`)
-  return s.up || s.state === 'absent' ? 0 : 1
+  return s.up || s.state === 'absent' ? EXIT.ok : EXIT.no
 }
 
 export async function agentCommand(action: AgentAction, json: boolean, out: Output): Promise<number> {
-  try {
-    const file = configFilePath()
-    if (action === 'run') return await (await import('../../agent/agent.js')).runAgent(file, (line) => out.err(stamp(line)))
-    const { agent_socket: socketPath } = readMapSettings(file, readConfigText(file))
-    if (action === 'status') return await status(socketPath, json, out)
-    const pid = agentPid(socketPath)
-    if (pid === undefined) {
-      out.out(`agent on ${socketPath}: not running`)
-      return 0
-    }
-    process.kill(pid, 'SIGTERM')
-    out.out(`agent on ${socketPath}: stopped (PID ${pid})`)
-    return 0
-  } catch (err) {
-    out.err(`efs-home: agent ${action}: ${oneLine(err)}`)
-    return 1
+  const file = configFilePath()
+  if (action === 'run') return await (await import('../../agent/agent.js')).runAgent(file, (line) => out.err(timestamped(line)))
+  const { agent_socket: socketPath } = readMapSettings(file, readConfigText(file))
+  if (action === 'status') return await status(socketPath, json, out)
+  const pid = agentPid(socketPath)
+  if (pid === undefined) {
+    out.out(`agent on ${socketPath}: not running`)
+    return EXIT.ok
   }
+  process.kill(pid, 'SIGTERM')
+  out.out(`agent on ${socketPath}: stopped (PID ${pid})`)
+  return EXIT.ok
 }

@@ -4,18 +4,13 @@ import { configFilePath } from '../../config/ini-file.js'
 import { loadConfig } from '../../config/load.js'
 import type { Option } from '../../config/option.js'
 import { OPTIONS, SERVER_OPTIONS } from '../../config/options.js'
-import { oneLine } from '../../errors.js'
+import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
 
 export async function configCheck(out: Output): Promise<number> {
-  try {
-    const config = loadConfig(configFilePath())
-    out.out(`${config.file}: ok (${config.ldap.uri.length} LDAP server(s), ${config.servers.size} [server] section(s))`)
-    return 0
-  } catch (err) {
-    out.err(`efs-home: ${oneLine(err)}`)
-    return 1
-  }
+  const config = loadConfig(configFilePath())
+  out.out(`${config.file}: ok (${config.ldap.uri.length} LDAP server(s), ${config.servers.size} [server] section(s))`)
+  return EXIT.ok
 }
 
 function rows(section: string, table: Record<string, Option<unknown>>): string[] {

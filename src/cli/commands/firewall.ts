@@ -2,10 +2,10 @@
 
 import { join } from 'node:path'
 import { loadConfig } from '../../config/load.js'
-import { EfsHomeError, oneLine } from '../../errors.js'
 import { partialCoverageLine } from '../../firewall/coverage.js'
 import { applyRules, type Built, buildRules, checkRules, removeRules } from '../../firewall/firewall.js'
 import { writeFileAtomic } from '../../util/atomic-write.js'
+import { errorCodeOf, type Guard, runGuarded } from '../exit.js'
 import type { Output } from '../output.js'
 
 export type FirewallAction = 'render' | 'apply' | 'check' | 'remove'
@@ -52,11 +52,10 @@ async function act(action: FirewallAction, args: FirewallArgs, out: Output): Pro
   return Math.max(drift.length > 0 ? 1 : 0, reportUnresolved(built, out))
 }
 
-export async function firewallCommand(action: FirewallAction, args: FirewallArgs, out: Output): Promise<number> {
-  try {
-    return await act(action, args, out)
-  } catch (err) {
-    out.err(`efs-home: firewall ${action}: ${oneLine(err)}${err instanceof EfsHomeError && err.code === 'FIREWALL' ? '; the rules are as they were' : ''}`)
-    return 2
-  }
+/** An iptables failure leaves the rules as they were: the line says so. */
+export const firewallGuard: Guard = { after: (err) => (errorCodeOf(err) === 'FIREWALL' ? '; the rules are as they were' : '') }
+
+/** efs-home firewall ACTION, and efs-map-gen --firewall. */
+export function firewallCommand(action: FirewallAction, args: FirewallArgs, out: Output): Promise<number> {
+  return runGuarded(`efs-home: firewall ${action}`, out, () => act(action, args, out), firewallGuard)
 }

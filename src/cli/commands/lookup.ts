@@ -1,9 +1,10 @@
 // efs-home lookup USER: the program map's lookup, step by step.
 
 import { loadConfig } from '../../config/load.js'
-import { EfsHomeError, oneLine } from '../../errors.js'
+import { oneLine } from '../../errors.js'
 import { lookupHome, type Step } from '../../lookup/lookup.js'
 import { formatMountOptions } from '../../mount/options.js'
+import { errorCodeOf, EXIT } from '../exit.js'
 import type { Output } from '../output.js'
 
 function describe(step: Step): string {
@@ -34,13 +35,7 @@ function describe(step: Step): string {
 
 export async function lookupCommand(user: string, json: boolean, out: Output): Promise<number> {
   const steps: Step[] = []
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    out.err(`efs-home: ${oneLine(err)}`)
-    return 1
-  }
+  const config = loadConfig()
   if (!json) out.out(`config          ${config.file}`)
   try {
     const result = await lookupHome(config, user, {
@@ -50,11 +45,12 @@ export async function lookupCommand(user: string, json: boolean, out: Output): P
       },
     })
     if (json) out.out(JSON.stringify({ key: user, ok: true, source: result.source, entry: result.text, steps }, null, 2))
-    return 0
+    return EXIT.ok
   } catch (err) {
-    const code = err instanceof EfsHomeError ? err.code : 'INTERNAL'
+    // No entry is this command's answer, not its failure: explained on stdout like the rest.
+    const code = errorCodeOf(err)
     if (json) out.out(JSON.stringify({ key: user, ok: false, error: { code, message: oneLine(err) }, steps }, null, 2))
     else out.out(`result          no entry: ${oneLine(err)} [${code}]`)
-    return 1
+    return EXIT.no
   }
 }

@@ -2,14 +2,15 @@
 
 import { readdirSync } from 'node:fs'
 import { type Config, loadConfig } from '../../config/load.js'
-import { oneLine } from '../../errors.js'
+import { EfsHomeError } from '../../errors.js'
 import { proxyHealth, readState } from '../../proxy/state.js'
 import { liveSupervisor, readSupervisorRecord, startProblem } from '../../proxy/supervision.js'
 import { efsServerById } from '../../proxy/target.js'
 import { Deadline } from '../../util/deadline.js'
+import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
+import { timestamped } from '../../util/log-line.js'
 
-const stamp = (line: string) => `${new Date().toISOString()} ${line}`
 
 function status(config: Config, json: boolean, out: Output): number {
   let files: string[] = []
@@ -44,38 +45,33 @@ function status(config: Config, json: boolean, out: Output): number {
       )
     }
   }
-  return rows.every((r) => r.up) ? 0 : 1
+  return rows.every((r) => r.up) ? EXIT.ok : EXIT.no
 }
 
 export type ProxyAction = 'run' | 'supervise' | 'ensure' | 'status' | 'stop'
 
 export async function proxyCommand(action: ProxyAction, fsId: string | undefined, json: boolean, out: Output): Promise<number> {
-  try {
-    const config = loadConfig()
-    if (action === 'status') return status(config, json, out)
-    if (fsId === undefined) throw new Error(`proxy ${action} needs a file system id`)
-    // The proxy and its supervisor run for months: each loads only what it uses.
-    const lifecycle = await import('../../proxy/lifecycle.js')
-    const log = (line: string) => out.err(stamp(line))
-    if (action === 'run') {
-      await lifecycle.runProxy(config, fsId, log)
-      return 0
-    }
-    if (action === 'stop') {
-      const pid = await lifecycle.stopProxy(config, fsId)
-      out.out(pid === undefined ? `${fsId}: not running` : `${fsId}: stopped (PID ${pid})`)
-      return 0
-    }
-    if (action === 'supervise') {
-      const { PROXY_NODE_FLAGS } = await import('../../proxy/supervisor.js')
-      await lifecycle.superviseProxy(config, fsId, [...PROXY_NODE_FLAGS, process.argv[1] ?? 'efs-home', 'proxy', 'run', '--fs', fsId], log)
-      return 0
-    }
-    const { ensureProxy } = await import('../../proxy/ensure.js')
-    out.out(String(await ensureProxy(config, efsServerById(config, fsId), new Deadline(config.home.deadline))))
-    return 0
-  } catch (err) {
-    out.err(`efs-home: proxy ${action}: ${oneLine(err)}`)
-    return 1
+  const config = loadConfig()
+  if (action === 'status') return status(config, json, out)
+  if (fsId === undefined) throw new EfsHomeError('CONFIG', `proxy ${action} needs a file system id (efs-home proxy ${action} fs-…)`)
+  // The proxy and its supervisor run for months: each loads only what it uses.
+  const lifecycle = await import('../../proxy/lifecycle.js')
+  const log = (line: string) => out.err(timestamped(line))
+  if (action === 'run') {
+    await lifecycle.runProxy(config, fsId, log)
+    return EXIT.ok
   }
+  if (action === 'stop') {
+    const pid = await lifecycle.stopProxy(config, fsId)
+    out.out(pid === undefined ? `${fsId}: not running` : `${fsId}: stopped (PID ${pid})`)
+    return EXIT.ok
+  }
+  if (action === 'supervise') {
+    const { PROXY_NODE_FLAGS } = await import('../../proxy/supervisor.js')
+    await lifecycle.superviseProxy(config, fsId, [...PROXY_NODE_FLAGS, process.argv[1] ?? 'efs-home', 'proxy', 'run', '--fs', fsId], log)
+    return EXIT.ok
+  }
+  const { ensureProxy } = await import('../../proxy/ensure.js')
+  out.out(String(await ensureProxy(config, efsServerById(config, fsId), new Deadline(config.home.deadline))))
+  return EXIT.ok
 }

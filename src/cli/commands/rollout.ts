@@ -2,9 +2,9 @@
 // to write the files they manage.
 
 import { readFileSync } from 'node:fs'
-import { oneLine } from '../../errors.js'
 import { parseRolloutInputs } from '../../rollout/inputs.js'
 import { applyFiles, managedFiles } from '../../rollout/render.js'
+import { EXIT, type Guard } from '../exit.js'
 import type { Output } from '../output.js'
 
 export interface RenderArgs {
@@ -17,15 +17,17 @@ export interface RenderArgs {
   readonly detailedExitcodes: boolean
 }
 
+/** How a failure ends: nothing is written, and with --detailed-exitcodes the status is puppet's 4. */
+export const renderGuard = (args: Pick<RenderArgs, 'detailedExitcodes'>): Guard => ({
+  after: () => '; nothing was written',
+  failed: args.detailedExitcodes ? EXIT.detailedFailed : EXIT.failed,
+})
+
 export async function renderCommand(args: RenderArgs, out: Output): Promise<number> {
-  try {
-    const inputs = parseRolloutInputs(readFileSync(args.vars, 'utf8'))
-    const { changed, diff } = applyFiles(args.root, managedFiles(inputs), { check: args.check })
-    if (args.diff) for (const line of diff) out.out(line)
-    out.out(JSON.stringify({ changed }))
-    return args.detailedExitcodes && changed.length > 0 ? 2 : 0
-  } catch (err) {
-    out.err(`efs-home: rollout render: ${oneLine(err)}; nothing was written`)
-    return 1
-  }
+  const inputs = parseRolloutInputs(readFileSync(args.vars, 'utf8'))
+  const { changed, diff } = applyFiles(args.root, managedFiles(inputs), { check: args.check })
+  if (args.diff) for (const line of diff) out.out(line)
+  out.out(JSON.stringify({ changed }))
+  // Puppet's convention, which cfengine's classes read: 2 for "changed".
+  return args.detailedExitcodes && changed.length > 0 ? 2 : EXIT.ok
 }

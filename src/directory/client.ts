@@ -1,0 +1,43 @@
+// Opening one LDAP connection: TLS (ldaps:// or StartTLS) verified against
+// [ldap] ca_file, then the bind, all bounded as one step.
+
+import { isIP } from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
+import { Client } from 'ldapts'
+import type { LdapSettings } from '../config/options.js'
+import { withTimeout } from '../util/deadline.js'
+import type { Secrets } from './secrets.js'
+
+/** Closes a connection, whatever state it is in; nothing to report if it was already gone. */
+export function closeQuietly(client: Client | undefined): Promise<void> {
+  return client === undefined ? Promise.resolve() : client.unbind().catch(() => undefined)
+}
+
+function tlsOptions(ca: Buffer | undefined, host: string): ConnectionOptions {
+  // SNI carries names only; the certificate is checked against an IP address all the same.
+  return { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) }
+}
+
+export /** A client for `url`, connected (StartTLS) and bound as configured; `timeout` 0: no per-operation limit. */
+async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, connectMs: number, timeout: number): Promise<Client> {
+  const secure = url.protocol === 'ldaps:'
+  const tls = secure || settings.starttls ? tlsOptions(secrets.ca, url.hostname) : undefined
+  const client = new Client({
+    url: `${url.protocol}//${url.host}`,
+    connectTimeout: connectMs,
+    timeout,
+    ...(secure && tls !== undefined ? { tlsOptions: tls } : {}),
+  })
+  const opening = async (): Promise<Client> => {
+    if (!secure && tls !== undefined) await client.startTLS(tls)
+    if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, secrets.password ?? '')
+    return client
+  }
+  try {
+    // Bounded even without an operation timeout: a kept connection that never finished opening would hold its server forever.
+    return await withTimeout(opening(), connectMs, 'connecting')
+  } catch (err) {
+    await closeQuietly(client)
+    throw err
+  }
+}
