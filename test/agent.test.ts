@@ -16,7 +16,10 @@ import { parseAnswer, parseRequest } from '../src/agent/protocol.js'
 import { loadConfig } from '../src/config/load.js'
 import { agentCheck } from '../src/doctor/checks.js'
 
-const users = Array.from({ length: 40 }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
+const users = Array.from({ length: 40 }, (_, i) => ({
+  uid: `u${i}`,
+  home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}`,
+}))
 const slapd = await startSlapd(t, [...users, { uid: 'evil', home: '/import/kamen/2/../../etc' }])
 
 /** A config with an agent (`{dir}/agent.sock`), and what it takes to watch that agent. */
@@ -37,10 +40,18 @@ t.test('the first lookup starts the agent; it answers the next ones exactly as a
   const agent = withAgent()
   const { file: plain } = writeConfig(t, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
   t.same((await agent.status()).up, false, 'no agent before the first lookup')
-  t.match(await agentCheck(loadConfig(agent.file)), { ok: true, detail: /^not running on .*; the next lookup starts it$/ }, 'doctor: none yet is fine')
+  t.match(
+    await agentCheck(loadConfig(agent.file)),
+    { ok: true, detail: /^not running on .*; the next lookup starts it$/ },
+    'doctor: none yet is fine',
+  )
   t.equal((await map(agent.file, 'u1')).code, 0)
   const first = await agent.up()
-  t.match(await agentCheck(loadConfig(agent.file)), { ok: true, detail: new RegExp(`^PID ${first.pid} on .*: \\d+ lookups answered, \\d+ MB resident$`) }, 'doctor: up')
+  t.match(
+    await agentCheck(loadConfig(agent.file)),
+    { ok: true, detail: new RegExp(`^PID ${first.pid} on .*: \\d+ lookups answered, \\d+ MB resident$`) },
+    'doctor: up',
+  )
   t.equal(statSync(agent.socket).mode & 0o777, 0o600, 'the socket is root-only')
   for (const key of ['u0', 'u3', 'u4', 'nobody', 'evil', ...BAD_KEYS.slice(0, 6)]) {
     t.same(await map(agent.file, key), await map(plain, key), JSON.stringify(key))
@@ -56,7 +67,11 @@ t.test('twenty lookups at once with no agent yet start one agent', async (t) => 
   // starve one past a 1 s LDAP timeout; this test is about one agent, not speed.
   const agent = withAgent('', (text) => text.replace('timeout = 1', 'timeout = 10').replace('deadline = 5', 'deadline = 30'))
   const results = await Promise.all(users.slice(0, 20).map((u) => map(agent.file, u.uid)))
-  t.same(results.filter((r) => r.code !== 0).map((r) => r.stderr), [], 'every lookup answered')
+  t.same(
+    results.filter((r) => r.code !== 0).map((r) => r.stderr),
+    [],
+    'every lookup answered',
+  )
   await agent.up()
   t.equal(agentsFor(agent.file).length, 1)
 })
@@ -71,8 +86,14 @@ t.test('the agent keeps its LDAP connection between lookups, and fails over when
   const before = a.traffic()
   for (const key of ['u3', 'u4', 'u5', 'nobody']) await map(file, key)
   // slapd writes its log a moment after it answers.
-  const after = await waitFor('four operations in the log', () => (a.traffic().operations >= before.operations + 4 ? a.traffic() : undefined))
-  t.same(after, { connections: before.connections, operations: before.operations + 4 }, 'four lookups: four searches on the kept connection')
+  const after = await waitFor('four operations in the log', () =>
+    a.traffic().operations >= before.operations + 4 ? a.traffic() : undefined,
+  )
+  t.same(
+    after,
+    { connections: before.connections, operations: before.operations + 4 },
+    'four lookups: four searches on the kept connection',
+  )
   const bBefore = b.traffic().connections
   await a.kill()
   t.match(await map(file, 'u7'), { code: 0, stdout: /kamen\/2\/u7\n$/ }, 'the second server answers')
@@ -87,7 +108,11 @@ t.test('an edited config is used by the next lookup', async (t) => {
   writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[nfs]\noptions = vers=3\n'))
   t.match((await map(agent.file, 'u1')).stdout, /^-fstype=nfs,vers=3,nosuid,nodev kamen:/)
   writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[ldap]\ntimeout = soon\n'))
-  t.match(await map(agent.file, 'u1'), { code: 1, stdout: '', stderr: /^efs-home-map: \[ldap\] timeout: 'soon' is not a positive duration/ }, 'a broken edit fails like the map itself would')
+  t.match(
+    await map(agent.file, 'u1'),
+    { code: 1, stdout: '', stderr: /^efs-home-map: \[ldap\] timeout: 'soon' is not a positive duration/ },
+    'a broken edit fails like the map itself would',
+  )
 })
 
 t.test('a killed agent: the lookup answers itself and a new agent starts', async (t) => {
@@ -133,10 +158,17 @@ t.test("an agent for another config file declines; that config's lookup answers 
   const agent = withAgent()
   await map(agent.file, 'u1')
   await agent.up()
-  const { file: other } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${agent.socket}\n[nfs]\noptions = vers=3\n`))
+  const { file: other } = writeConfig(
+    t,
+    siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${agent.socket}\n[nfs]\noptions = vers=3\n`),
+  )
   t.match(await map(other, 'u1'), { code: 0, stdout: /^-fstype=nfs,vers=3,nosuid,nodev kamen:/ }, 'its own config, not the agent’s')
   t.same(agentsFor(other), [], 'and no second agent fights for the socket')
-  t.match(await agentCheck(loadConfig(other)), { ok: false, detail: /serves .*, not .*: lookups do the work themselves$/, fix: /efs-home agent stop/ }, 'doctor says so')
+  t.match(
+    await agentCheck(loadConfig(other)),
+    { ok: false, detail: /serves .*, not .*: lookups do the work themselves$/, fix: /efs-home agent stop/ },
+    'doctor says so',
+  )
 })
 
 t.test('an agent socket in a directory others may write to is never used', async (t) => {
@@ -146,16 +178,37 @@ t.test('an agent socket in a directory others may write to is never used', async
   const { file } = writeConfig(t, siteConfig([slapd.url], '{dir}', `[home]\nagent_socket = ${open}/agent.sock\n`))
   t.match(await map(file, 'u1'), { code: 0, stdout: /kamen\/2\/u1\n$/, stderr: '' }, 'answered in-process')
   t.match(await runNode(EFS_HOME_BIN, ['agent', 'status'], mapEnv(file)), { code: 1, stdout: /not used: .* is writable by others/ })
-  t.match(await runNode(EFS_HOME_BIN, ['agent', 'run'], mapEnv(file)), { code: 2, stderr: /^efs-home: agent run: \[home\] agent_socket .* is writable by others/ })
-  t.match(await agentCheck(loadConfig(file)), { ok: false, detail: /not used: .* is writable by others/, fix: /root's own/ }, 'doctor says so')
+  t.match(await runNode(EFS_HOME_BIN, ['agent', 'run'], mapEnv(file)), {
+    code: 2,
+    stderr: /^efs-home: agent run: \[home\] agent_socket .* is writable by others/,
+  })
+  t.match(
+    await agentCheck(loadConfig(file)),
+    { ok: false, detail: /not used: .* is writable by others/, fix: /root's own/ },
+    'doctor says so',
+  )
   t.same(agentsFor(file), [], 'no agent was started')
 })
 
 t.test('the protocol: what is not a well-formed question or a one-line answer is refused', async (t) => {
-  t.same(parseAnswer('{"ok":true,"text":"-fstype=nfs,vers=4,nosuid,nodev kamen:/x"}'), { ok: true, text: '-fstype=nfs,vers=4,nosuid,nodev kamen:/x' })
-  for (const line of ['{"ok":true,"text":"a\\nb"}', '{"ok":true,"text":"a\\u0000"}', '{"ok":true}', '[]', 'null', 'not json']) t.equal(parseAnswer(line), undefined, line)
-  t.same(parseRequest('{"kind":"lookup","config":"/c","key":"u1","deadlineMs":5}'), { kind: 'lookup', config: '/c', key: 'u1', deadlineMs: 5 })
-  for (const line of ['{"kind":"lookup","config":"/c","key":1,"deadlineMs":5}', '{"kind":"lookup","config":"/c","key":"u1","deadlineMs":-1}', '{"kind":"x"}', '"status"']) {
+  t.same(parseAnswer('{"ok":true,"text":"-fstype=nfs,vers=4,nosuid,nodev kamen:/x"}'), {
+    ok: true,
+    text: '-fstype=nfs,vers=4,nosuid,nodev kamen:/x',
+  })
+  for (const line of ['{"ok":true,"text":"a\\nb"}', '{"ok":true,"text":"a\\u0000"}', '{"ok":true}', '[]', 'null', 'not json'])
+    t.equal(parseAnswer(line), undefined, line)
+  t.same(parseRequest('{"kind":"lookup","config":"/c","key":"u1","deadlineMs":5}'), {
+    kind: 'lookup',
+    config: '/c',
+    key: 'u1',
+    deadlineMs: 5,
+  })
+  for (const line of [
+    '{"kind":"lookup","config":"/c","key":1,"deadlineMs":5}',
+    '{"kind":"lookup","config":"/c","key":"u1","deadlineMs":-1}',
+    '{"kind":"x"}',
+    '"status"',
+  ]) {
     t.equal(parseRequest(line), undefined, line)
   }
 })

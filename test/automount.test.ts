@@ -38,14 +38,18 @@ async function startHosts(): Promise<Hosts> {
   const clientNs = createNetns(t, 'cli')
   connect(serverNs, `${SERVER_IP}/24`, clientNs, '10.255.0.2/24')
   await startGanesha(t, { address: SERVER_IP, port: 2049, netns: serverNs })
-  const slapd = await startSlapd(t, [
-    { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
-    { uid: 'bob', home: '/import/kamen/2/bob' },
-    { uid: 'carol', home: `/import/${EFS_ID}/1/carol` },
-    { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
-    { uid: 'mallory', home: '/import/kamen/1/../../etc' },
-    { uid: 'tess', home: `/import/${TLS_FS}/1/tess` },
-  ], { netns: serverNs, host: SERVER_IP })
+  const slapd = await startSlapd(
+    t,
+    [
+      { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
+      { uid: 'bob', home: '/import/kamen/2/bob' },
+      { uid: 'carol', home: `/import/${EFS_ID}/1/carol` },
+      { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
+      { uid: 'mallory', home: '/import/kamen/1/../../etc' },
+      { uid: 'tess', home: `/import/${TLS_FS}/1/tess` },
+    ],
+    { netns: serverNs, host: SERVER_IP },
+  )
   const { file: configFile } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
   return { serverNs, clientNs, ldapUrl: slapd.url, configFile }
 }
@@ -64,7 +68,10 @@ interface Outcome {
 function prepareWork(t: Test): string {
   const work = scratchDir(t, 'automount')
   writeFileSync(join(work, 'hosts'), `127.0.0.1 localhost\n${SERVER_IP} nw-syd-efs1 kamen kamen.cse.example.edu ${EFS_DNS}\n`)
-  writeFileSync(join(work, 'autofs.conf'), `[ autofs ]\nmaster_map_name = ${work}/auto.master\ntimeout = 300\nnegative_timeout = 1\nbrowse_mode = no\n`)
+  writeFileSync(
+    join(work, 'autofs.conf'),
+    `[ autofs ]\nmaster_map_name = ${work}/auto.master\ntimeout = 300\nnegative_timeout = 1\nbrowse_mode = no\n`,
+  )
   writeFileSync(join(work, 'mount.nfs'), readFileSync(join(ROOT, 'test/automount/fake-mount-nfs.sh'), 'utf8').replace('__WORK__', work))
   chmodSync(join(work, 'mount.nfs'), 0o755)
   t.teardown(() => {
@@ -81,15 +88,27 @@ function prepareWork(t: Test): string {
 }
 
 /** Runs automount on `master` in the client namespace, then each step (a path to list, or run:COMMAND). */
-async function runAutomount(t: Test, clientNs: Netns, work: string, master: string[], steps: string[], config: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+async function runAutomount(
+  t: Test,
+  clientNs: Netns,
+  work: string,
+  master: string[],
+  steps: string[],
+  config: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Outcome> {
   const masterFile = join(work, 'auto.master')
   writeFileSync(masterFile, `${master.join('\n')}\n`)
   const script = join(ROOT, 'test/automount/run-automount.sh')
-  const ran = await runCommand(clientNs.exec[0]!, [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps], {
-    PATH: process.env.PATH,
-    EFS_HOME_CONFIG: config,
-    ...env,
-  })
+  const ran = await runCommand(
+    clientNs.exec[0]!,
+    [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps],
+    {
+      PATH: process.env.PATH,
+      EFS_HOME_CONFIG: config,
+      ...env,
+    },
+  )
   t.equal(ran.code, 0, `automount ran (${ran.stderr.trim()})`)
   const results = new Map<string, { status: number; listing: string }>()
   const resultsFile = join(work, 'results')
@@ -107,7 +126,14 @@ t.test('ls /home/USER mounts each kind of home with the right arguments', { skip
   const work = prepareWork(t)
   const home = `${work}/home`
   const keys = ['alice', 'bob', 'carol', 'dave', 'nobody', 'mallory', '*']
-  const outcome = await runAutomount(t, clientNs, work, [`${home} program:${MAP_BIN} --timeout=10`], keys.map((k) => `${home}/${k}`), configFile)
+  const outcome = await runAutomount(
+    t,
+    clientNs,
+    work,
+    [`${home} program:${MAP_BIN} --timeout=10`],
+    keys.map((k) => `${home}/${k}`),
+    configFile,
+  )
   const result = (key: string) => outcome.results.get(`${home}/${key}`)
   t.match(result('alice'), { status: 0, listing: 'mounted-from-nw-syd-efs1__1_alice' })
   t.match(result('bob'), { status: 0, listing: 'mounted-from-kamen__export_kamen_2_bob' })
@@ -116,12 +142,15 @@ t.test('ls /home/USER mounts each kind of home with the right arguments', { skip
   for (const key of ['nobody', 'mallory', '*']) {
     t.match(result(key), { status: 2, listing: /No such file or directory/ }, `${key}: ENOENT`)
   }
-  t.same(outcome.mountCalls.sort(), [
-    `mount.nfs ${'kamen.cse.example.edu'}:/srv/homes/3/dave ${home}/dave -s -n -o rw,vers=4.2,nosuid,nodev`,
-    `mount.nfs kamen:/export/kamen/2/bob ${home}/bob -s -n -o rw,vers=4,nosuid,nodev`,
-    `mount.nfs4 ${EFS_DNS}:/1/carol ${home}/carol -s -n -o rw,${EFS_OPTS}`,
-    `mount.nfs4 nw-syd-efs1:/1/alice ${home}/alice -s -n -o rw,${EFS_OPTS}`,
-  ].sort())
+  t.same(
+    outcome.mountCalls.sort(),
+    [
+      `mount.nfs ${'kamen.cse.example.edu'}:/srv/homes/3/dave ${home}/dave -s -n -o rw,vers=4.2,nosuid,nodev`,
+      `mount.nfs kamen:/export/kamen/2/bob ${home}/bob -s -n -o rw,vers=4,nosuid,nodev`,
+      `mount.nfs4 ${EFS_DNS}:/1/carol ${home}/carol -s -n -o rw,${EFS_OPTS}`,
+      `mount.nfs4 nw-syd-efs1:/1/alice ${home}/alice -s -n -o rw,${EFS_OPTS}`,
+    ].sort(),
+  )
   t.match(outcome.log, `lookup(program): alice -> -fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice`)
   t.match(outcome.log, />> efs-home-map: no LDAP entry for 'nobody'/)
   t.match(outcome.log, />> efs-home-map: refused home location/)
@@ -137,19 +166,33 @@ t.test('the generated static map: automount mounts /import paths, and re-reads t
   const output = join(dir, 'auto.static')
   writeFileSync(source, 'kamen/1\nnw-syd-efs1/2\n')
   const mapGen = `${MAP_GEN_BIN} --source ${source} --output ${output}`
-  const generated = await runNode(MAP_GEN_BIN, ['--source', source, '--output', output], { PATH: process.env.PATH, EFS_HOME_CONFIG: config })
+  const generated = await runNode(MAP_GEN_BIN, ['--source', source, '--output', output], {
+    PATH: process.env.PATH,
+    EFS_HOME_CONFIG: config,
+  })
   t.equal(generated.code, 0, generated.stderr)
-  const outcome = await runAutomount(t, clientNs, work, [`/- ${output}`], [
-    `${importRoot}/kamen/1`,
-    `${importRoot}/nw-syd-efs1/2`,
-    `run:automount -m file ${output} > ${work}/dump 2>&1`,
-    `run:echo kamen/9 >> ${source} && ${mapGen} --reload --pid-file /run/automount.pid`,
-    'run:sleep 1',
-    `${importRoot}/kamen/9`,
-  ], config)
+  const outcome = await runAutomount(
+    t,
+    clientNs,
+    work,
+    [`/- ${output}`],
+    [
+      `${importRoot}/kamen/1`,
+      `${importRoot}/nw-syd-efs1/2`,
+      `run:automount -m file ${output} > ${work}/dump 2>&1`,
+      `run:echo kamen/9 >> ${source} && ${mapGen} --reload --pid-file /run/automount.pid`,
+      'run:sleep 1',
+      `${importRoot}/kamen/9`,
+    ],
+    config,
+  )
   t.match(outcome.results.get(`${importRoot}/kamen/1`), { status: 0, listing: 'mounted-from-kamen__export_kamen_1' })
   t.match(outcome.results.get(`${importRoot}/nw-syd-efs1/2`), { status: 0 })
-  t.match(outcome.results.get(`${importRoot}/kamen/9`), { status: 0, listing: 'mounted-from-kamen__export_kamen_9' }, 'a map change reached the running daemon')
+  t.match(
+    outcome.results.get(`${importRoot}/kamen/9`),
+    { status: 0, listing: 'mounted-from-kamen__export_kamen_9' },
+    'a map change reached the running daemon',
+  )
   t.same(outcome.mountCalls.sort(), [
     `mount.nfs kamen:/export/kamen/1 ${importRoot}/kamen/1 -s -n -o rw,vers=4,nosuid,nodev`,
     `mount.nfs kamen:/export/kamen/9 ${importRoot}/kamen/9 -s -n -o rw,vers=4,nosuid,nodev`,
@@ -172,16 +215,35 @@ t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 throug
   const home = `${work}/home`
   const { file: config } = writeConfig(
     t,
-    siteConfig([ldapUrl], '{dir}', `[efs]\nca_file = ${ca.caFile}\n[proxy]\nstate_dir = ${work}/efs-run\nport_file = ${work}/efs-lib/ports.json\n[server "${TLS_FS}"]\ntls = true\nmount_target_ip = ${SERVER_IP}\n`),
+    siteConfig(
+      [ldapUrl],
+      '{dir}',
+      `[efs]\nca_file = ${ca.caFile}\n[proxy]\nstate_dir = ${work}/efs-run\nport_file = ${work}/efs-lib/ports.json\n[server "${TLS_FS}"]\ntls = true\nmount_target_ip = ${SERVER_IP}\n`,
+    ),
   )
-  const outcome = await runAutomount(t, clientNs, work, [`${home} program:${MAP_BIN} --timeout=10`], [`${home}/tess`, `${home}/bob`], config, { EFS_HOME_TEST_TARGET_PORT: '3049' })
+  const outcome = await runAutomount(
+    t,
+    clientNs,
+    work,
+    [`${home} program:${MAP_BIN} --timeout=10`],
+    [`${home}/tess`, `${home}/bob`],
+    config,
+    { EFS_HOME_TEST_TARGET_PORT: '3049' },
+  )
   const ports = JSON.parse(readFileSync(`${work}/efs-lib/ports.json`, 'utf8')) as { ports: Record<string, number> }
   const port = ports.ports[TLS_FS]
   t.ok(port !== undefined, 'a port was assigned')
   t.match(outcome.results.get(`${home}/tess`), { status: 0, listing: 'mounted-from-127.0.0.1__1_tess' })
   t.match(outcome.log, `lookup(program): tess -> -fstype=nfs4,${EFS_OPTS},port=${port},nobind 127.0.0.1:/1/tess`)
-  t.match(outcome.mountCalls.find((c) => c.includes('tess')), new RegExp(`^mount\\.nfs4 127\\.0\\.0\\.1:/1/tess ${home}/tess -s -n -o rw,${EFS_OPTS},port=${port}`))
+  t.match(
+    outcome.mountCalls.find((c) => c.includes('tess')),
+    new RegExp(`^mount\\.nfs4 127\\.0\\.0\\.1:/1/tess ${home}/tess -s -n -o rw,${EFS_OPTS},port=${port}`),
+  )
   t.notMatch(outcome.log, /attempt bind mount/, 'never a bind mount of a host path')
-  t.match(readFileSync(`${work}/efs-run/proxy-${TLS_FS}.log`, 'utf8'), /conn 1: open to 10\.255\.0\.1:3049 \(TLSv1\.3\)/, "automount's probe went through the proxy and TLS")
+  t.match(
+    readFileSync(`${work}/efs-run/proxy-${TLS_FS}.log`, 'utf8'),
+    /conn 1: open to 10\.255\.0\.1:3049 \(TLSv1\.3\)/,
+    "automount's probe went through the proxy and TLS",
+  )
   t.match(outcome.results.get(`${home}/bob`), { status: 0 }, 'classic NFS next to it')
 })

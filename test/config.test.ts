@@ -87,7 +87,10 @@ export_prefix = /srv/homes
 options = vers=4.2
 `,
   )
-  t.same(c.ldap.uri.map((u) => u.href), ['ldaps://ldap1.example.edu', 'ldaps://ldap2.example.edu'])
+  t.same(
+    c.ldap.uri.map((u) => u.href),
+    ['ldaps://ldap1.example.edu', 'ldaps://ldap2.example.edu'],
+  )
   t.equal(c.ldap.timeout, 3)
   t.equal(c.ldap.bind_dn, undefined, 'empty means anonymous')
   t.equal(c.efs.host_pattern?.source, '^nw-syd-efs', 'the comment is not part of the value')
@@ -118,7 +121,11 @@ t.test('bad config: clear one-line errors naming section and key', async (t) => 
   fails(t, `${MINIMAL}[efs]\ntls = maybe\n`, /\[efs\] tls: 'maybe' is not a boolean/)
   fails(t, `${MINIMAL}[efs]\nport_range = 9-2\n`, /port range/)
   // Ports any user can bind, or the NFS client's own source ports: a user could stand in for a proxy.
-  fails(t, `${MINIMAL}[efs]\nport_range = 20049-21049\n`, /\[efs\] port_range: '20049-21049' reaches port 665 or above: ports from 1024 can be bound by any user/)
+  fails(
+    t,
+    `${MINIMAL}[efs]\nport_range = 20049-21049\n`,
+    /\[efs\] port_range: '20049-21049' reaches port 665 or above: ports from 1024 can be bound by any user/,
+  )
   fails(t, `${MINIMAL}[efs]\nport_range = 600-700\n`, /reaches port 665 or above/)
   fails(t, `${MINIMAL}[efs]\nhost_pattern = ^(nw\n`, /not a valid regular expression/)
   fails(t, `${MINIMAL}[efs]\ndns_name_format = {az}.efs.{region}\n`, /must contain \{fs_id\}/)
@@ -147,14 +154,21 @@ t.test('bad config: clear one-line errors naming section and key', async (t) => 
   fails(t, `${MINIMAL}uri[] = ldap://y\n`, /must be a single value/)
   fails(t, `${MINIMAL}[firewall]\nchain = OUTPUT\n`, /\[firewall\] chain: 'OUTPUT' is not a name for a chain of our own/)
   fails(t, `${MINIMAL}[firewall]\nchain = ${'X'.repeat(29)}\n`, /\[firewall\] chain/)
-  fails(t, `${MINIMAL}[firewall]\naddresses = 10.0.0.1 efs.example.edu\n`, /\[firewall\] addresses: 'efs\.example\.edu' is not an IP address or network/)
+  fails(
+    t,
+    `${MINIMAL}[firewall]\naddresses = 10.0.0.1 efs.example.edu\n`,
+    /\[firewall\] addresses: 'efs\.example\.edu' is not an IP address or network/,
+  )
   fails(t, `${MINIMAL}[firewall]\naddresses = 10.0.0.0/33\n`, /not an IP address or network/)
   fails(t, `${MINIMAL}[firewall]\nbackend = iptables\n`, /must be one of: auto, nft, legacy/)
 })
 
 t.test('loadConfig: a missing or unreadable file is one clear line', async (t) => {
   const dir = scratchDir(t)
-  t.throws(() => loadConfig(join(dir, 'nope.conf')), { code: 'CONFIG', message: /cannot read the config file: no such file; set EFS_HOME_CONFIG/ })
+  t.throws(() => loadConfig(join(dir, 'nope.conf')), {
+    code: 'CONFIG',
+    message: /cannot read the config file: no such file; set EFS_HOME_CONFIG/,
+  })
   const file = join(dir, 'ok.conf')
   writeFileSync(file, MINIMAL)
   t.equal(loadConfig(file).file, file)

@@ -19,7 +19,10 @@ t.test('lookup explains each step', async (t) => {
   const r = await efsHome(['lookup', 'alice'])
   t.equal(r.code, 0)
   t.match(r.out, /^config +.*efs-home\.conf$/m)
-  t.match(r.out, /^directory +ldap:\/\/127\.0\.0\.1:1 failed \(.*ECONNREFUSED.*\) in \d+ ms; ldap:\/\/127\.0\.0\.1:\d+ answered in \d+ ms$/m)
+  t.match(
+    r.out,
+    /^directory +ldap:\/\/127\.0\.0\.1:1 failed \(.*ECONNREFUSED.*\) in \d+ ms; ldap:\/\/127\.0\.0\.1:\d+ answered in \d+ ms$/m,
+  )
   t.match(r.out, /^location +\/import\/nw-syd-efs1\/1\/alice: server nw-syd-efs1, export 1, path alice$/m)
   t.match(r.out, /^classification +nw-syd-efs1 is EFS \(by host_pattern, file system unknown, region us-east-1\)$/m)
   t.match(r.out, /^host +nw-syd-efs1 \(alias\)$/m)
@@ -29,7 +32,10 @@ t.test('lookup explains each step', async (t) => {
 t.test('lookup --json', async (t) => {
   const ok = JSON.parse((await efsHome(['lookup', 'alice', '--json'])).out)
   t.match(ok, { key: 'alice', ok: true, source: 'ldap', entry: /nw-syd-efs1:\/1\/alice$/ })
-  t.same(ok.steps.map((s: { step: string }) => s.step), ['directory', 'location', 'classification', 'host', 'entry'])
+  t.same(
+    ok.steps.map((s: { step: string }) => s.step),
+    ['directory', 'location', 'classification', 'host', 'entry'],
+  )
   t.match(ok.steps[3], { host: 'nw-syd-efs1', source: 'alias' })
   const r = await efsHome(['lookup', 'nobody', '--json'])
   t.equal(r.code, 1)
@@ -42,7 +48,10 @@ t.test('lookup --json', async (t) => {
 t.test('config check', async (t) => {
   t.match(await efsHome(['config', 'check']), { code: 0, out: /efs-home\.conf: ok \(2 LDAP server\(s\), 2 \[server\] section\(s\)\)/ })
   const bad = writeConfig(t, '[ldap]\nuri = ldap://x\nbase = b\n[efs]\nregion = mars\n')
-  t.match(await efsHome(['config', 'check'], bad.file), { code: 2, err: /^efs-home: config check: \[efs\] region: 'mars' is not an AWS region .*\(.*\)$/ })
+  t.match(await efsHome(['config', 'check'], bad.file), {
+    code: 2,
+    err: /^efs-home: config check: \[efs\] region: 'mars' is not an AWS region .*\(.*\)$/,
+  })
 })
 
 t.test('the README documents every option, as declared', async (t) => {

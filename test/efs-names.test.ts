@@ -28,12 +28,36 @@ type = nfs
 
 // [name, efs-utils, efs-home: kind, file system id, DNS name, or the refusal]
 const cases: [string, string, { kind: 'efs' | 'nfs' | 'malformed'; fsId?: string; dns?: string; refused?: RegExp }][] = [
-  ['fs-0e211df86678573e6', 'FS_ID_RE: mounted by its DNS name', { kind: 'efs', fsId: 'fs-0e211df86678573e6', dns: 'fs-0e211df86678573e6.efs.us-east-1.amazonaws.com' }],
-  ['fs-0e211df86678573e6.efs.us-east-1.amazonaws.com', 'EFS_FQDN_RE: accepted', { kind: 'efs', fsId: 'fs-0e211df86678573e6', dns: 'fs-0e211df86678573e6.efs.us-east-1.amazonaws.com' }],
-  ['us-east-1a.fs-0e211df86678573e6.efs.us-east-1.amazonaws.com', 'EFS_FQDN_RE with the AZ part', { kind: 'efs', fsId: 'fs-0e211df86678573e6', dns: 'us-east-1a.fs-0e211df86678573e6.efs.us-east-1.amazonaws.com' }],
-  ['fs-0e211df86678573e6.efs.cn-north-1.amazonaws.com.cn', 'a China region, suffix from the name', { kind: 'efs', fsId: 'fs-0e211df86678573e6', refused: /does not end in the configured DNS suffix amazonaws\.com/ }],
-  ['fs-0e211df86678573e6.efs.us-east-1.example.com', 'a foreign suffix: refused', { kind: 'efs', refused: /does not end in the configured DNS suffix/ }],
-  ['us-east-1b.fs-0e211df86678573e6.efs.us-east-1.amazonaws.com', 'an AZ that contradicts the configured one', { kind: 'efs', refused: /names zone us-east-1b, but its \[server\] section says az = us-east-1a/ }],
+  [
+    'fs-0e211df86678573e6',
+    'FS_ID_RE: mounted by its DNS name',
+    { kind: 'efs', fsId: 'fs-0e211df86678573e6', dns: 'fs-0e211df86678573e6.efs.us-east-1.amazonaws.com' },
+  ],
+  [
+    'fs-0e211df86678573e6.efs.us-east-1.amazonaws.com',
+    'EFS_FQDN_RE: accepted',
+    { kind: 'efs', fsId: 'fs-0e211df86678573e6', dns: 'fs-0e211df86678573e6.efs.us-east-1.amazonaws.com' },
+  ],
+  [
+    'us-east-1a.fs-0e211df86678573e6.efs.us-east-1.amazonaws.com',
+    'EFS_FQDN_RE with the AZ part',
+    { kind: 'efs', fsId: 'fs-0e211df86678573e6', dns: 'us-east-1a.fs-0e211df86678573e6.efs.us-east-1.amazonaws.com' },
+  ],
+  [
+    'fs-0e211df86678573e6.efs.cn-north-1.amazonaws.com.cn',
+    'a China region, suffix from the name',
+    { kind: 'efs', fsId: 'fs-0e211df86678573e6', refused: /does not end in the configured DNS suffix amazonaws\.com/ },
+  ],
+  [
+    'fs-0e211df86678573e6.efs.us-east-1.example.com',
+    'a foreign suffix: refused',
+    { kind: 'efs', refused: /does not end in the configured DNS suffix/ },
+  ],
+  [
+    'us-east-1b.fs-0e211df86678573e6.efs.us-east-1.amazonaws.com',
+    'an AZ that contradicts the configured one',
+    { kind: 'efs', refused: /names zone us-east-1b, but its \[server\] section says az = us-east-1a/ },
+  ],
   ['10.0.0.206', '"The specified CNAME "10.0.0.206" did not resolve to a valid DNS name": refused', { kind: 'efs', fsId: undefined }],
   ['10.0.0.207', 'mounttargetip=10.0.0.207 with the file system id: accepted', { kind: 'efs', fsId: 'fs-0e211df86678573e6' }],
   ['fs-0123xyz', 'not FS_ID_RE (not hex): refused, a typo, not a host', { kind: 'malformed' }],
@@ -49,7 +73,10 @@ const cases: [string, string, { kind: 'efs' | 'nfs' | 'malformed'; fsId?: string
 for (const [name, efsUtils, want] of cases) {
   t.test(`${name} (efs-utils: ${efsUtils})`, async (t) => {
     if (want.kind === 'malformed') {
-      t.throws(() => classifyServer(config, name), { code: 'LOCATION', message: `server ${JSON.stringify(name)} is written as an EFS file system but is not a valid id` })
+      t.throws(() => classifyServer(config, name), {
+        code: 'LOCATION',
+        message: `server ${JSON.stringify(name)} is written as an EFS file system but is not a valid id`,
+      })
       return
     }
     const server = classifyServer(config, name)

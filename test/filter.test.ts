@@ -12,7 +12,15 @@ t.test('the key goes into the parsed filter as a value, never as filter text', a
 })
 
 t.test('templates that cannot hold a key safely are refused', async (t) => {
-  for (const bad of ['(uid=alice)', '(uid={key}*)', '(uid=*{key})', '(cn=x{key})', '(&(uid={key})', 'uid={key})', '(uid=efshomekeyplaceholderzq)({key})']) {
+  for (const bad of [
+    '(uid=alice)',
+    '(uid={key}*)',
+    '(uid=*{key})',
+    '(cn=x{key})',
+    '(&(uid={key})',
+    'uid={key})',
+    '(uid=efshomekeyplaceholderzq)({key})',
+  ]) {
     t.throws(() => buildFilter(bad, 'alice'), { name: 'FilterTemplateError' }, bad)
   }
 })

@@ -3,9 +3,9 @@ import { checkKey } from '../src/lookup/key.js'
 import { parseLocation } from '../src/location/location.js'
 import { BAD_KEYS } from './fixtures/bad-input.js'
 
-
 t.test('plausible user names pass', async (t) => {
-  for (const key of ['alice', 'plinich99', 'z1234567', 'first.last', 'a_b-c', '_svc', '1999student', 'x'.repeat(64)]) t.equal(checkKey(key), key)
+  for (const key of ['alice', 'plinich99', 'z1234567', 'first.last', 'a_b-c', '_svc', '1999student', 'x'.repeat(64)])
+    t.equal(checkKey(key), key)
 })
 
 t.test('everything else is refused with one line', async (t) => {
@@ -43,7 +43,7 @@ t.test('unsafe or malformed locations are refused', async (t) => {
     ['/import/kamen/1/alice/', /empty path component/],
     ['/import/-oloop/1/alice', /unsafe|not a host name/],
     ['/import/kamen_x/1/alice', /not a host name/],
-    ['/import/kamen/1/' + 'a'.repeat(2000), /too long/],
+    [`/import/kamen/1/${'a'.repeat(2000)}`, /too long/],
     ['/import/kamen/1/al:ice', /unsafe/],
   ]
   for (const [raw, why] of bad) {

@@ -83,9 +83,22 @@ t.test('hostile keys never reach LDAP', async (t) => {
 
 t.test("a key LDAP matches but that is not the entry's name gets nothing: case variants, every template form", async (t) => {
   const c = config(t, [slapd.url])
-  t.equal((await lookupHome(c, 'MiXed.Case-9')).text, '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/1/MiXed.Case-9', 'the exact name answers')
+  t.equal(
+    (await lookupHome(c, 'MiXed.Case-9')).text,
+    '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/1/MiXed.Case-9',
+    'the exact name answers',
+  )
   for (const key of ['U17', 'mixed.case-9', 'MIXED.CASE-9', 'MiXed.CasE-9']) {
-    await t.rejects(lookupHome(c, key), { code: 'NOT_FOUND', message: new RegExp(`^no user '${key.replace(/\./g, '\\.')}': the LDAP entry that matched \\(uid=[^)]+\\) has uid \\["[^"]+"\\], not exactly`) }, key)
+    await t.rejects(
+      lookupHome(c, key),
+      {
+        code: 'NOT_FOUND',
+        message: new RegExp(
+          `^no user '${key.replace(/\./g, '\\.')}': the LDAP entry that matched \\(uid=[^)]+\\) has uid \\["[^"]+"\\], not exactly`,
+        ),
+      },
+      key,
+    )
   }
   // The same rule whichever way the template compares the key.
   for (const filter of ['(uid={key})', '(&(objectClass=posixAccount)(|(uid={key})(cn=nothing)))', '(uid:caseIgnoreMatch:={key})']) {
@@ -113,7 +126,14 @@ t.test('first URI refused: the second answers', async (t) => {
   const steps: Step[] = []
   const result = await lookupHome(config(t, [closed, slapd.url]), 'u0', { observe: (s) => steps.push(s) })
   t.equal(result.text, KINDS[0]![1](0))
-  t.match(steps[0], { step: 'directory', uri: slapd.url, attempts: [{ uri: closed, ok: false, error: /ECONNREFUSED/ }, { uri: slapd.url, ok: true }] })
+  t.match(steps[0], {
+    step: 'directory',
+    uri: slapd.url,
+    attempts: [
+      { uri: closed, ok: false, error: /ECONNREFUSED/ },
+      { uri: slapd.url, ok: true },
+    ],
+  })
 })
 
 t.test('first URI a black hole: the per-server timeout moves on to the second', async (t) => {
@@ -138,7 +158,11 @@ t.test('a server that failed is tried last by the next lookups, until retry_fail
   await directory('u10')
   t.equal(hole.connections(), 1, 'the dead server is not tried while it is demoted')
   const file = join(dirname(c.home.cache_file), 'ldap-health.json')
-  t.same(Object.keys(JSON.parse(readFileSync(file, 'utf8'))), [`ldap://127.0.0.1:${hole.port}`], 'shared with other lookups through the health file')
+  t.same(
+    Object.keys(JSON.parse(readFileSync(file, 'utf8'))),
+    [`ldap://127.0.0.1:${hole.port}`],
+    'shared with other lookups through the health file',
+  )
 
   // When every live server fails, the demoted one is still tried, last.
   const closed = `ldap://127.0.0.1:${await freePort()}`
@@ -185,12 +209,18 @@ t.test('the last-known-good cache', async (t) => {
   t.equal(readHomesCache(file).get('u7')?.location, KINDS[2]![0](7), 'a successful lookup records the location')
 
   const hole = await blackHole(t)
-  const down = { ...c, ldap: { ...c.ldap, uri: [new URL(`ldap://127.0.0.1:${await freePort()}`), new URL(`ldap://127.0.0.1:${hole.port}`)] } }
+  const down = {
+    ...c,
+    ldap: { ...c.ldap, uri: [new URL(`ldap://127.0.0.1:${await freePort()}`), new URL(`ldap://127.0.0.1:${hole.port}`)] },
+  }
   const steps: Step[] = []
   const cached = await lookupHome(down, 'u7', { observe: (s) => steps.push(s) })
   t.equal(cached.source, 'cache')
   t.equal(cached.text, KINDS[2]![1](7), 'all servers down: answered from the cache')
-  t.match(steps.map((s) => s.step), ['directory', 'cache', 'location', 'classification', 'entry'])
+  t.match(
+    steps.map((s) => s.step),
+    ['directory', 'cache', 'location', 'classification', 'entry'],
+  )
 
   const later = Math.floor(Date.now() / 1000) + c.home.cache_max_age + 60
   await t.rejects(lookupHome(down, 'u7', { now: later }), { code: 'LDAP_UNAVAILABLE', message: /too old/ }, 'a stale entry is not used')
@@ -234,10 +264,19 @@ t.test('all servers down and no cache: an answer within the deadline', async (t)
   const c = config(t, [`ldap://127.0.0.1:${a.port}`, `ldap://127.0.0.1:${b.port}`])
   const tight = { ...c, ldap: { ...c.ldap, timeout: 1 }, home: { ...c.home, deadline: 1.5 } }
   const steps: Step[] = []
-  await t.rejects(lookupHome(tight, 'u1', { observe: (s) => steps.push(s) }), { code: 'LDAP_UNAVAILABLE', message: /no LDAP server answered/ })
+  await t.rejects(lookupHome(tight, 'u1', { observe: (s) => steps.push(s) }), {
+    code: 'LDAP_UNAVAILABLE',
+    message: /no LDAP server answered/,
+  })
   t.equal(a.connections(), 1)
   t.equal(b.connections(), 1, 'the second server got what was left of the deadline')
-  t.match(steps[0], { step: 'directory', attempts: [{ ok: false, error: /timed out after 1\.0 s/ }, { ok: false, error: /timed out after 0\.[0-9] s/ }] })
+  t.match(steps[0], {
+    step: 'directory',
+    attempts: [
+      { ok: false, error: /timed out after 1\.0 s/ },
+      { ok: false, error: /timed out after 0\.[0-9] s/ },
+    ],
+  })
 })
 
 t.test('a cache others could forge is never used: a directory others can write, a FIFO or a link at the cache', async (t) => {
@@ -249,7 +288,10 @@ t.test('a cache others could forge is never used: a directory others can write, 
   writeHomesCache(file, new Map([['u1', { location: '/import/kamen/2/u1', at: Math.floor(Date.now() / 1000) }]]))
   t.equal((await lookupHome(c, 'u1')).text, '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/u1', 'a sound cache answers')
   chmodSync(dir, 0o777)
-  await t.rejects(lookupHome(c, 'u1'), { code: 'LDAP_UNAVAILABLE', message: /the cache is unusable: .*the \[home\] cache_file directory: \S+ is writable by others \(mode 777\)/ })
+  await t.rejects(lookupHome(c, 'u1'), {
+    code: 'LDAP_UNAVAILABLE',
+    message: /the cache is unusable: .*the \[home\] cache_file directory: \S+ is writable by others \(mode 777\)/,
+  })
   chmodSync(dir, 0o755)
   rmSync(file)
   // A FIFO would hang a plain read for ever; it is refused at once.
@@ -257,15 +299,26 @@ t.test('a cache others could forge is never used: a directory others can write, 
   await t.rejects(lookupHome(c, 'u1'), { code: 'LDAP_UNAVAILABLE', message: /the cache is unusable: .*homes\.json: is not a regular file/ })
   rmSync(file)
   const elsewhere = join(scratchDir(t), 'forged.json')
-  writeFileSync(elsewhere, JSON.stringify({ version: 1, users: { u1: { location: '/import/evil/1/u1', at: Math.floor(Date.now() / 1000) } } }))
+  writeFileSync(
+    elsewhere,
+    JSON.stringify({ version: 1, users: { u1: { location: '/import/evil/1/u1', at: Math.floor(Date.now() / 1000) } } }),
+  )
   symlinkSync(elsewhere, file)
   await t.rejects(lookupHome(c, 'u1'), { code: 'LDAP_UNAVAILABLE', message: /homes\.json: is a symbolic link/ })
 })
 
 t.test('nfs_scope = efs: an EFS server the config does not declare is not firewalled, so it is not mounted', async (t) => {
   const c = config(t, [slapd.url], '[firewall]\nnfs_scope = efs\n')
-  await t.rejects(lookupHome(c, 'u0'), { code: 'LOCATION', message: /^refused home location "\/import\/nw-syd-efs1\/0\/u0": EFS server "nw-syd-efs1" has no \[server\] section, and with \[firewall\] nfs_scope = efs the firewall protects only declared file systems/ })
+  await t.rejects(lookupHome(c, 'u0'), {
+    code: 'LOCATION',
+    message:
+      /^refused home location "\/import\/nw-syd-efs1\/0\/u0": EFS server "nw-syd-efs1" has no \[server\] section, and with \[firewall\] nfs_scope = efs the firewall protects only declared file systems/,
+  })
   t.match((await lookupHome(c, 'u1')).text, /10\.0\.1\.26:\/1\/u1$/, 'a declared file system is mounted')
   t.match((await lookupHome(c, 'u2')).text, /^-fstype=nfs,/, 'classic NFS is not affected')
-  t.match((await lookupHome(config(t, [slapd.url]), 'u0')).text, /nw-syd-efs1:\/0\/u0$/, 'nfs_scope = all (the default) covers every server')
+  t.match(
+    (await lookupHome(config(t, [slapd.url]), 'u0')).text,
+    /nw-syd-efs1:\/0\/u0$/,
+    'nfs_scope = all (the default) covers every server',
+  )
 })

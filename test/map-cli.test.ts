@@ -22,7 +22,10 @@ const { file: noAgent } = writeConfig(t, siteConfig([slapd.url], '{dir}', '[home
 // first lookup starts it) or the map process itself.
 await runNode(MAP_BIN, ['bob'], mapEnv(file))
 await waitFor('the agent', () => (existsSync(join(dir, 'agent.sock.pid')) ? true : undefined))
-for (const [how, config] of [['answered by the agent', file], ['answered in-process', noAgent]] as const) {
+for (const [how, config] of [
+  ['answered by the agent', file],
+  ['answered in-process', noAgent],
+] as const) {
   t.test(`${how}: a known user: one entry line on stdout, nothing on stderr, exit 0`, async (t) => {
     const alice = await runNode(MAP_BIN, ['alice'], mapEnv(config))
     t.same(alice, { code: 0, stdout: `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice\n`, stderr: '' })
@@ -34,7 +37,10 @@ for (const [how, config] of [['answered by the agent', file], ['answered in-proc
     const cases: [string, RegExp][] = [
       ['nobody', /^efs-home-map: no LDAP entry for 'nobody'\n$/],
       // uid matches case-insensitively in LDAP: ALICE finds alice's entry, and must not get her home.
-      ['ALICE', /^efs-home-map: no user 'ALICE': the LDAP entry that matched \(uid=alice,ou=People,dc=example,dc=edu\) has uid \["alice"\], not exactly 'ALICE'\n$/],
+      [
+        'ALICE',
+        /^efs-home-map: no user 'ALICE': the LDAP entry that matched \(uid=alice,ou=People,dc=example,dc=edu\) has uid \["alice"\], not exactly 'ALICE'\n$/,
+      ],
       ['Bob', /^efs-home-map: no user 'Bob': /],
       ['mallory', /^efs-home-map: refused home location "\/import\/kamen\/2\/\.\.\/\.\.\/\.\.\/etc": unsafe path component "\.\."\n$/],
       ['--help', /^efs-home-map: refused key "--help": not a user name/],
@@ -74,15 +80,20 @@ t.test('a broken config is one line naming the file and key', async (t) => {
 t.test('what a lookup loads: the agent client only, or the lookup without yargs, handlebars or the AWS SDK', async (t) => {
   const traced = async (config: string) => {
     const trace = join(scratchDir(t), 'imports')
-    const r = await runNode(MAP_BIN, ['alice'], mapEnv(config, { EFS_HOME_TRACE_IMPORTS: trace }), ['--import', join(ROOT, 'test/fixtures/trace-imports.mjs')])
+    const r = await runNode(MAP_BIN, ['alice'], mapEnv(config, { EFS_HOME_TRACE_IMPORTS: trace }), [
+      '--import',
+      join(ROOT, 'test/fixtures/trace-imports.mjs'),
+    ])
     t.equal(r.code, 0, r.stderr)
     return readFileSync(trace, 'utf8')
   }
   const viaAgent = await traced(file)
   t.match(viaAgent, /node_modules\/ini\//, 'the trace sees requires')
-  for (const heavy of ['ldapts', 'yargs', 'handlebars', '@aws-sdk']) t.notMatch(viaAgent, `node_modules/${heavy}/`, `answered by the agent: ${heavy} not loaded`)
+  for (const heavy of ['ldapts', 'yargs', 'handlebars', '@aws-sdk'])
+    t.notMatch(viaAgent, `node_modules/${heavy}/`, `answered by the agent: ${heavy} not loaded`)
   t.notMatch(viaAgent, /dist\/src\/lookup\//, 'nor the lookup itself')
   const inProcess = await traced(noAgent)
   t.match(inProcess, /node_modules\/ldapts\//, 'the trace sees imports')
-  for (const heavy of ['yargs', 'handlebars', '@aws-sdk']) t.notMatch(inProcess, `node_modules/${heavy}/`, `in-process: ${heavy} not loaded`)
+  for (const heavy of ['yargs', 'handlebars', '@aws-sdk'])
+    t.notMatch(inProcess, `node_modules/${heavy}/`, `in-process: ${heavy} not loaded`)
 })

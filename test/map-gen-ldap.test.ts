@@ -13,7 +13,11 @@ import { MAP_BIN, MAP_GEN_BIN, mapEnv, runNode } from './fixtures/run.js'
 import { BASE, startSlapd, type User } from './fixtures/slapd.js'
 
 const USERS = 100_000
-const HOMES = [(i: number) => `/import/nw-syd-efs1/${1 + (Math.floor(i / 3) % 3)}/u${i}`, (i: number) => `/import/kamen/${1 + (i % 2)}/u${i}`, (i: number) => `/import/${EFS_ID}/1/u${i}`]
+const HOMES = [
+  (i: number) => `/import/nw-syd-efs1/${1 + (Math.floor(i / 3) % 3)}/u${i}`,
+  (i: number) => `/import/kamen/${1 + (i % 2)}/u${i}`,
+  (i: number) => `/import/${EFS_ID}/1/u${i}`,
+]
 const users: User[] = [
   ...Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: HOMES[i % HOMES.length]!(i) })),
   { uid: 'evil1', home: '/import/kamen/1/../../etc' },
@@ -39,8 +43,19 @@ t.test('every export with a home in LDAP, and the cache of every valid user', as
   t.match(r.out, new RegExp(`written, 7 exports \\(1 declared in .*, 6 found among ${USERS + 4} LDAP users at ${slapd.url}\\)`))
   t.match(r.err, /skipped 3 LDAP user\(s\) with an unsafe location/)
   t.match(r.err, /skipped 1 LDAP user\(s\) in more than one entry/)
-  const keys = readFileSync(s.output, 'utf8').split('\n').filter((l) => l.startsWith('/')).map((l) => l.split(/\s+/)[0])
-  t.same(keys, ['/import/fs-0123456789abcdef0/1', '/import/kamen/1', '/import/kamen/2', '/import/kamen/9', '/import/nw-syd-efs1/1', '/import/nw-syd-efs1/2', '/import/nw-syd-efs1/3'])
+  const keys = readFileSync(s.output, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('/'))
+    .map((l) => l.split(/\s+/)[0])
+  t.same(keys, [
+    '/import/fs-0123456789abcdef0/1',
+    '/import/kamen/1',
+    '/import/kamen/2',
+    '/import/kamen/9',
+    '/import/nw-syd-efs1/1',
+    '/import/nw-syd-efs1/2',
+    '/import/nw-syd-efs1/3',
+  ])
   const cache = readHomesCache(s.cache)
   t.equal(cache.size, USERS)
   t.equal(cache.get('u4')?.location, '/import/kamen/1/u4')
@@ -49,7 +64,10 @@ t.test('every export with a home in LDAP, and the cache of every valid user', as
   // The cache is what the program map falls back on: LDAP "down" (a closed port), answers still come.
   const down = writeConfig(t, siteConfig(['ldap://127.0.0.1:1'], '{dir}', `[home]\ncache_file = ${s.cache}\n${EFS_MOUNT_TARGET}`))
   const answer = await runNode(MAP_BIN, ['u99998'], mapEnv(down.file))
-  t.match(answer, { code: 0, stdout: `-fstype=nfs4,nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev 10.0.1.26:/1/u99998\n` })
+  t.match(answer, {
+    code: 0,
+    stdout: `-fstype=nfs4,nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev 10.0.1.26:/1/u99998\n`,
+  })
 })
 
 t.test('LDAP killed mid-enumeration: the old map and cache stay byte-identical', async (t) => {
@@ -91,7 +109,10 @@ t.test('a directory with a size limit: the same map and cache as without one, by
   // Names of every shape the slices must cover: digits, upper case, _ . - first, one character, non-ASCII.
   const many: User[] = [
     ...Array.from({ length: 2000 }, (_, i) => ({ uid: `s${i}`, home: HOMES[i % HOMES.length]!(i).replace(/u(\d+)$/, 's$1') })),
-    ...['Zed', 'ZED2', '_svc', '.hidden', '-dash', '9lives', 'x', 'q.r-s_t', 'élodie', 'ñu'].map((uid, i) => ({ uid, home: `/import/kamen/${5 + (i % 3)}/${i}` })),
+    ...['Zed', 'ZED2', '_svc', '.hidden', '-dash', '9lives', 'x', 'q.r-s_t', 'élodie', 'ñu'].map((uid, i) => ({
+      uid,
+      home: `/import/kamen/${5 + (i % 3)}/${i}`,
+    })),
   ]
   const unlimited = await startSlapd(t, many)
   const outcome = async (url: string) => {
@@ -107,7 +128,11 @@ t.test('a directory with a size limit: the same map and cache as without one, by
   // slapd's default (500), and a limit so low that slices split three levels deep.
   for (const sizeLimit of ['default', 20] as const) {
     const limited = await startSlapd(t, many, { sizeLimit })
-    const plain = await runCommand('ldapsearch', ['-x', '-H', limited.url, '-b', BASE, '-E', 'pr=1000/noprompt', '(objectClass=posixAccount)', 'uid'], { PATH: process.env.PATH })
+    const plain = await runCommand(
+      'ldapsearch',
+      ['-x', '-H', limited.url, '-b', BASE, '-E', 'pr=1000/noprompt', '(objectClass=posixAccount)', 'uid'],
+      { PATH: process.env.PATH },
+    )
     t.match(plain.stdout + plain.stderr, /Size limit exceeded/, `${sizeLimit}: the server does limit a plain paged search`)
     const got = await outcome(limited.url)
     t.equal(got.r.code, 0, got.r.err)
@@ -119,7 +144,11 @@ t.test('a directory with a size limit: the same map and cache as without one, by
 })
 
 t.test('a limit that no slice gets under: one line naming the limit and the fix; the old map and cache stay', async (t) => {
-  const twins = await startSlapd(t, ['abcdefgh1', 'abcdefgh2', 'other'].map((uid) => ({ uid, home: `/import/kamen/1/${uid}` })), { sizeLimit: 1 })
+  const twins = await startSlapd(
+    t,
+    ['abcdefgh1', 'abcdefgh2', 'other'].map((uid) => ({ uid, home: `/import/kamen/1/${uid}` })),
+    { sizeLimit: 1 },
+  )
   const s = setup(t)
   writeFileSync(s.file, readFileSync(s.file, 'utf8').replace(slapd.url, twins.url))
   writeFileSync(s.output, '# an old map\n')
@@ -127,7 +156,10 @@ t.test('a limit that no slice gets under: one line naming the limit and the fix;
   const before = { map: readFileSync(s.output), cache: readFileSync(s.cache) }
   const r = await runNode(MAP_GEN_BIN, ['--source', s.source, '--output', s.output, '--from-ldap'], mapEnv(s.file))
   t.equal(r.code, 2)
-  t.match(r.stderr, /^efs-map-gen: the LDAP server's size limit for anonymous binds stops the enumeration even in slices \(names starting with 'abcdef'\): bind as an identity with a higher limit \(\[ldap\] bind_dn; OpenLDAP: limits dn\.exact="…" size=unlimited\)\n$/)
+  t.match(
+    r.stderr,
+    /^efs-map-gen: the LDAP server's size limit for anonymous binds stops the enumeration even in slices \(names starting with 'abcdef'\): bind as an identity with a higher limit \(\[ldap\] bind_dn; OpenLDAP: limits dn\.exact="…" size=unlimited\)\n$/,
+  )
   t.same(readFileSync(s.output), before.map, 'map byte-identical')
   t.same(readFileSync(s.cache), before.cache, 'cache byte-identical')
 })

@@ -101,7 +101,9 @@ t.test('bulk is gathered for the rest of the turn; a short message goes out at o
   t.equal(to.writableCorked, 0, 'released after the turn')
   const chunks: Buffer[] = []
   const expected = 32 * 1024 + 300
-  await new Promise<void>((resolve) => to.on('data', (chunk: Buffer) => chunks.push(chunk) && Buffer.concat(chunks).length >= expected && resolve()))
+  await new Promise<void>((resolve) =>
+    to.on('data', (chunk: Buffer) => chunks.push(chunk) && Buffer.concat(chunks).length >= expected && resolve()),
+  )
   const out = Buffer.concat(chunks)
   t.same([out.length, out[0], out[16 * 1024], out[32 * 1024]], [32 * 1024 + 300, 2, 3, 4], 'all of it, in order')
 

@@ -39,7 +39,10 @@ t.test('bad inputs: one line, nothing written', async (t) => {
   const cases: [unknown, RegExp][] = [
     ['{"settings": ', /not valid JSON/],
     [{ ...good, colour: 'red' }, /unknown key 'colour'/],
-    [{ ...good, settings: { ...good.settings, ldap: { ...good.settings.ldap, timeout: 'soon' } } }, /\[ldap\] timeout: 'soon' is not a positive duration/],
+    [
+      { ...good, settings: { ...good.settings, ldap: { ...good.settings.ldap, timeout: 'soon' } } },
+      /\[ldap\] timeout: 'soon' is not a positive duration/,
+    ],
     [{ ...good, settings: { ...good.settings, mystery: { a: 'b' } } }, /unknown section \[mystery\]/],
     [{ ...good, settings: { ...good.settings, ldap: { ...good.settings.ldap, base: 'a\nb' } } }, /settings\.ldap\.base must be one line/],
     [{ ...good, exports: ['kamen.example.edu'] }, /'kamen\.example\.edu' is not <server>\/<export>/],

@@ -5,7 +5,17 @@
 
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, relative } from 'node:path'
 import { runCommand } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
@@ -14,7 +24,11 @@ import { scratchDir } from './fixtures/scratch.js'
 const SECRET = 's3cret;#"pw'
 const inputs = {
   settings: {
-    ldap: { uri: 'ldaps://ldap1.example.edu ldaps://ldap2.example.edu', base: 'ou=People,dc=example,dc=edu', bind_dn: 'cn=automount,dc=example,dc=edu' },
+    ldap: {
+      uri: 'ldaps://ldap1.example.edu ldaps://ldap2.example.edu',
+      base: 'ou=People,dc=example,dc=edu',
+      bind_dn: 'cn=automount,dc=example,dc=edu',
+    },
     efs: { tls: false, host_pattern: '^nw-syd-efs' },
     firewall: { addresses: '10.0.16.0/20', ipv6: false },
   },
@@ -33,15 +47,31 @@ const release = join(work, `efs-home-${version}.tgz`)
 
 function ansible(root: string, extra: string[] = [], vars = inputs) {
   const varsFile = join(work, `ansible-vars-${Math.random().toString(36).slice(2)}.json`)
-  writeFileSync(varsFile, JSON.stringify({ efs_home_root: root, efs_home_release: release, efs_home_version: version, efs_home_settings: vars.settings, efs_home_servers: vars.servers, efs_home_exports: vars.exports, efs_home_bind_password: vars.bind_password }), { mode: 0o600 })
-  return runCommand('ansible-playbook', ['-i', 'localhost,', '-c', 'local', join(ROOT, 'ansible/site.yml'), '-e', `@${varsFile}`, ...extra], {
-    PATH: process.env.PATH,
-    HOME: work,
-    // ansible-core's own callback: the `json` one comes from a collection .ci/setup does not install.
-    ANSIBLE_STDOUT_CALLBACK: 'default',
-    ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'),
-    ANSIBLE_NOCOLOR: '1',
-  })
+  writeFileSync(
+    varsFile,
+    JSON.stringify({
+      efs_home_root: root,
+      efs_home_release: release,
+      efs_home_version: version,
+      efs_home_settings: vars.settings,
+      efs_home_servers: vars.servers,
+      efs_home_exports: vars.exports,
+      efs_home_bind_password: vars.bind_password,
+    }),
+    { mode: 0o600 },
+  )
+  return runCommand(
+    'ansible-playbook',
+    ['-i', 'localhost,', '-c', 'local', join(ROOT, 'ansible/site.yml'), '-e', `@${varsFile}`, ...extra],
+    {
+      PATH: process.env.PATH,
+      HOME: work,
+      // ansible-core's own callback: the `json` one comes from a collection .ci/setup does not install.
+      ANSIBLE_STDOUT_CALLBACK: 'default',
+      ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'),
+      ANSIBLE_NOCOLOR: '1',
+    },
+  )
 }
 
 /** The counts of the default callback's PLAY RECAP line for localhost. */
@@ -55,7 +85,8 @@ function stats(output: string): { changed: number; failures: number } {
 // cf-agent with a private work directory: its own keys and bin links, nothing of the host's.
 const cfWork = join(work, 'cfengine')
 mkdirSync(join(cfWork, 'bin'), { recursive: true })
-for (const tool of ['cf-promises', 'cf-agent', 'cf-key']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(cfWork, 'bin', tool))
+for (const tool of ['cf-promises', 'cf-agent', 'cf-key'])
+  symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(cfWork, 'bin', tool))
 const cfEnv = { PATH: process.env.PATH, CFENGINE_TEST_OVERRIDE_WORKDIR: cfWork }
 execFileSync('cf-key', [], { env: cfEnv, stdio: 'ignore' })
 
@@ -102,9 +133,14 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
   t.equal(files['etc/efs-home/ldap-bind.secret'], `600 ${SECRET}\n`, 'the secret, mode 0600')
   t.match(files['etc/auto_static.cfg'], /^644 .*\nkamen\.cse\.example\.edu\/1\nnw-syd-efs1\/1\nkamen\/2\n$/s)
   t.match(files['etc/auto.static'], /^644 .*\/import\/nw-syd-efs1\/1 +-fstype=nfs4,[^ ]+ 10\.0\.16\.5:\/1\n/s, 'the static map regenerated')
-  t.match(files['etc/efs-home/firewall/efs-home.rules.v4'], /-A EFS-HOME -p tcp -m tcp --dport 2049 -m owner[\s\S]*-A EFS-HOME -d 10\.0\.16\.5\/32 -p tcp -m tcp --dport 111/, 'the firewall rules rendered')
+  t.match(
+    files['etc/efs-home/firewall/efs-home.rules.v4'],
+    /-A EFS-HOME -p tcp -m tcp --dport 2049 -m owner[\s\S]*-A EFS-HOME -d 10\.0\.16\.5\/32 -p tcp -m tcp --dport 111/,
+    'the firewall rules rendered',
+  )
   t.equal(files['etc/efs-home/efs-ca.pem']?.split('BEGIN CERTIFICATE').length, 5, 'the EFS trust anchor: four Amazon root CAs')
-  for (const unit of ['autofs.service.d/efs-home.conf', 'efs-home-firewall.service', 'efs-home-proxy@.service']) t.ok(files[`etc/systemd/system/${unit}`], unit)
+  for (const unit of ['autofs.service.d/efs-home.conf', 'efs-home-firewall.service', 'efs-home-proxy@.service'])
+    t.ok(files[`etc/systemd/system/${unit}`], unit)
   t.equal(files['opt/efs-home'], `-> efs-home-${version}`)
   t.equal(files['usr/local/sbin/efs-home-map'], '-> /opt/efs-home/dist/src/bin/efs-home-map.js')
   t.notMatch(first.stdout + first.stderr, SECRET, 'the secret is never logged')
@@ -115,7 +151,10 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
 
 t.test('ansible --check --diff: shows the change and makes none', async (t) => {
   const before = tree(ansibleRoot)
-  const changed = { ...inputs, servers: { ...inputs.servers, 'nw-syd-efs1': { ...inputs.servers['nw-syd-efs1'], mount_target_ip: '10.0.16.6' } } }
+  const changed = {
+    ...inputs,
+    servers: { ...inputs.servers, 'nw-syd-efs1': { ...inputs.servers['nw-syd-efs1'], mount_target_ip: '10.0.16.6' } },
+  }
   const r = await ansible(ansibleRoot, ['--check', '--diff'], changed)
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, /-mount_target_ip = 10\.0\.16\.5/)
@@ -138,7 +177,11 @@ t.test('cfengine: validates, applies into a tree, then repairs nothing', async (
   t.match(first.stdout, /returned code '2' defined as promise repaired/)
   t.notMatch(first.stdout + first.stderr, SECRET, 'the secret is never logged')
   const second = await cf.run('cf-agent', ['-K', '-I'])
-  t.notMatch(second.stdout + second.stderr, /error:|repaired|Linked files|Created|Executing '[^']*(efs-map-gen|tar )/, 'a second run repairs nothing')
+  t.notMatch(
+    second.stdout + second.stderr,
+    /error:|repaired|Linked files|Created|Executing '[^']*(efs-map-gen|tar )/,
+    'a second run repairs nothing',
+  )
 })
 
 t.test('ansible and cfengine write the same bytes', async (t) => {
@@ -147,7 +190,8 @@ t.test('ansible and cfengine write the same bytes', async (t) => {
 
 t.test('systemd-analyze verify: every unit and drop-in the rollout installs', async (t) => {
   const units = scratchDir(t, 'units')
-  const rewrite = (text: string) => text.split('/usr/local/bin/efs-home').join(EFS_HOME_BIN).split('/usr/local/sbin/efs-map-gen').join(MAP_GEN_BIN)
+  const rewrite = (text: string) =>
+    text.split('/usr/local/bin/efs-home').join(EFS_HOME_BIN).split('/usr/local/sbin/efs-map-gen').join(MAP_GEN_BIN)
   for (const unit of ['efs-home-firewall.service', 'efs-home-proxy@.service']) {
     writeFileSync(join(units, unit), rewrite(readFileSync(join(ansibleRoot, 'etc/systemd/system', unit), 'utf8')))
   }
@@ -156,7 +200,10 @@ t.test('systemd-analyze verify: every unit and drop-in the rollout installs', as
   t.ok(autofs, 'the autofs unit is installed')
   writeFileSync(join(units, 'autofs.service'), readFileSync(autofs!, 'utf8'))
   mkdirSync(join(units, 'autofs.service.d'))
-  writeFileSync(join(units, 'autofs.service.d', 'efs-home.conf'), rewrite(readFileSync(join(ansibleRoot, 'etc/systemd/system/autofs.service.d/efs-home.conf'), 'utf8')))
+  writeFileSync(
+    join(units, 'autofs.service.d', 'efs-home.conf'),
+    rewrite(readFileSync(join(ansibleRoot, 'etc/systemd/system/autofs.service.d/efs-home.conf'), 'utf8')),
+  )
   for (const unit of ['efs-home-firewall.service', 'efs-home-proxy@fs-0123abcd.service', 'autofs.service']) {
     const r = await runCommand('systemd-analyze', ['verify', join(units, unit)], { PATH: process.env.PATH })
     t.equal(r.code, 0, `${unit}: ${r.stderr}`)
@@ -164,6 +211,11 @@ t.test('systemd-analyze verify: every unit and drop-in the rollout installs', as
 })
 
 t.test('ansible-lint passes the role', async (t) => {
-  const lint = await runCommand('ansible-lint', ['--offline', 'site.yml', 'roles/efs_home'], { PATH: process.env.PATH, HOME: work }, join(ROOT, 'ansible'))
+  const lint = await runCommand(
+    'ansible-lint',
+    ['--offline', 'site.yml', 'roles/efs_home'],
+    { PATH: process.env.PATH, HOME: work },
+    join(ROOT, 'ansible'),
+  )
   t.equal(lint.code, 0, lint.stdout + lint.stderr)
 })

@@ -67,7 +67,8 @@ class LookupAgent {
     if (!this.config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
     this.socketPath = this.config.home.agent_socket
     const unsafe = unsafeSocketDir(this.socketPath)
-    if (unsafe !== undefined) throw new EfsHomeError('CONFIG', `[home] agent_socket ${this.socketPath}: ${unsafe}; lookups will not use an agent there`)
+    if (unsafe !== undefined)
+      throw new EfsHomeError('CONFIG', `[home] agent_socket ${this.socketPath}: ${unsafe}; lookups will not use an agent there`)
     this.files = agentFiles(this.socketPath)
     this.server = createServer((socket) => this.onConnection(socket))
   }
@@ -113,7 +114,8 @@ class LookupAgent {
   }
 
   private async lookup(request: Extract<AgentRequest, { kind: 'lookup' }>): Promise<AgentAnswer> {
-    if (resolve(request.config) !== this.file) return { ok: false, declined: true, error: `this agent answers for ${this.file}, not ${request.config}` }
+    if (resolve(request.config) !== this.file)
+      return { ok: false, declined: true, error: `this agent answers for ${this.file}, not ${request.config}` }
     try {
       const current = this.currentConfig()
       const deadline = new Deadline(Math.min(request.deadlineMs / 1000, current.home.deadline))
@@ -128,7 +130,17 @@ class LookupAgent {
   private status(): AgentAnswer {
     const { file, socketPath, answered } = this
     const rssMb = Math.round(process.memoryUsage.rss() / 1048576)
-    return { ok: true, text: JSON.stringify({ pid: process.pid, config: file, socket: socketPath, started: Math.floor(this.started / 1000), answered, rssMb }) }
+    return {
+      ok: true,
+      text: JSON.stringify({
+        pid: process.pid,
+        config: file,
+        socket: socketPath,
+        started: Math.floor(this.started / 1000),
+        answered,
+        rssMb,
+      }),
+    }
   }
 
   private answer(line: string): Promise<AgentAnswer> {

@@ -5,8 +5,7 @@ import type { Socket } from 'node:net'
 
 export type AgentRequest =
   /** A lookup, for the config file the map would have read, within `deadlineMs`. */
-  | { readonly kind: 'lookup'; readonly config: string; readonly key: string; readonly deadlineMs: number }
-  | { readonly kind: 'status' }
+  { readonly kind: 'lookup'; readonly config: string; readonly key: string; readonly deadlineMs: number } | { readonly kind: 'status' }
 
 export type AgentAnswer =
   | { readonly ok: true; readonly text: string }
@@ -54,7 +53,14 @@ function parseObject(line: string): Record<string, unknown> | undefined {
 export function parseRequest(line: string): AgentRequest | undefined {
   const v = parseObject(line)
   if (v?.kind === 'status') return { kind: 'status' }
-  if (v?.kind !== 'lookup' || typeof v.config !== 'string' || typeof v.key !== 'string' || typeof v.deadlineMs !== 'number' || !(v.deadlineMs > 0)) return undefined
+  if (
+    v?.kind !== 'lookup' ||
+    typeof v.config !== 'string' ||
+    typeof v.key !== 'string' ||
+    typeof v.deadlineMs !== 'number' ||
+    !(v.deadlineMs > 0)
+  )
+    return undefined
   return { kind: 'lookup', config: v.config, key: v.key, deadlineMs: v.deadlineMs }
 }
 
@@ -62,6 +68,7 @@ export function parseAnswer(line: string): AgentAnswer | undefined {
   const v = parseObject(line)
   // automount reads one line: an answer of more is not one.
   if (v?.ok === true && typeof v.text === 'string' && !/[\r\n\0]/.test(v.text)) return { ok: true, text: v.text }
-  if (v?.ok === false && typeof v.error === 'string') return { ok: false, error: v.error, ...(v.declined === true ? { declined: true } : {}) }
+  if (v?.ok === false && typeof v.error === 'string')
+    return { ok: false, error: v.error, ...(v.declined === true ? { declined: true } : {}) }
   return undefined
 }

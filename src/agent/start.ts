@@ -19,7 +19,11 @@ export function startAgent(configFile: string, socketPath: string): void {
   // Held until the agent listens (it removes it): a storm starts one agent, not fifty.
   if (!tryLock(files.starting, START_LOCK_STALE_MS)) return
   // A 1 MB young generation: a lookup's garbage is small and short-lived, and the agent stays some 20 MB smaller.
-  spawnDetached([process.execPath, '--max-semi-space-size=1', packageFile('dist', 'src', 'bin', 'efs-home.js'), 'agent', 'run'], files.log, { ...process.env, EFS_HOME_CONFIG: configFile })
+  spawnDetached(
+    [process.execPath, '--max-semi-space-size=1', packageFile('dist', 'src', 'bin', 'efs-home.js'), 'agent', 'run'],
+    files.log,
+    { ...process.env, EFS_HOME_CONFIG: configFile },
+  )
 }
 
 /** Kills an agent that accepts but does not answer, and clears its socket for the next one. */

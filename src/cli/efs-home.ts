@@ -11,84 +11,142 @@ type Dispatch = (name: string, work: () => Promise<number>, guard?: Guard) => Pr
 /** Commands that explain a lookup or a host: lookup and doctor. */
 function explaining<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T> {
   return y
-  .command(
-    'lookup <user>',
-    'explain, step by step, how efs-home-map answers for USER',
-    (y) => y.positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' }).option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
-    (args) => dispatch('lookup', async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out)),
-  )
-  .command(
-    'doctor [user]',
-    'check config, LDAP, EFS addresses and TCP 2049, proxies, firewall and autofs; with USER, a lookup too',
-    (y) =>
-      y
-        .positional('user', { type: 'string', describe: 'also look this user up end to end' })
-        .option('source', { type: 'string', default: '/etc/auto_static.cfg', describe: 'also check the EFS servers listed here' })
-        .option('json', { type: 'boolean', default: false, describe: 'print the checks as JSON' }),
-    (args) => dispatch('doctor', async () => (await import('./commands/doctor.js')).doctorCommand(args.user, args.source, args.json, out)),
-  )
+    .command(
+      'lookup <user>',
+      'explain, step by step, how efs-home-map answers for USER',
+      (y) =>
+        y
+          .positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
+      (args) => dispatch('lookup', async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out)),
+    )
+    .command(
+      'doctor [user]',
+      'check config, LDAP, EFS addresses and TCP 2049, proxies, firewall and autofs; with USER, a lookup too',
+      (y) =>
+        y
+          .positional('user', { type: 'string', describe: 'also look this user up end to end' })
+          .option('source', { type: 'string', default: '/etc/auto_static.cfg', describe: 'also check the EFS servers listed here' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the checks as JSON' }),
+      (args) =>
+        dispatch('doctor', async () => (await import('./commands/doctor.js')).doctorCommand(args.user, args.source, args.json, out)),
+    )
 }
 
 /** The long-running parts: the TLS proxy and the lookup agent. */
 function services<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T> {
   return y
-  .command('proxy <action> [fs]', 'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop)', (y) =>
-    y
-      .positional('action', { choices: ['run', 'supervise', 'ensure', 'status', 'stop'] as const, demandOption: true, describe: 'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop' })
-      .positional('fs', { type: 'string', describe: 'file system id (fs-...); --fs ID works too' })
-      .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
-    (args) => dispatch(`proxy ${args.action}`, async () => (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, args.json, out)),
-  )
-  .command('agent <action>', 'the resident lookup agent that answers efs-home-map (run, status, stop)', (y) =>
-    y
-      .positional('action', { choices: ['run', 'status', 'stop'] as const, demandOption: true, describe: 'run: the agent in the foreground (lookups start it themselves); status; stop' })
-      .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
-    (args) => dispatch(`agent ${args.action}`, async () => (await import('./commands/agent.js')).agentCommand(args.action, args.json, out)),
-  )
+    .command(
+      'proxy <action> [fs]',
+      'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop)',
+      (y) =>
+        y
+          .positional('action', {
+            choices: ['run', 'supervise', 'ensure', 'status', 'stop'] as const,
+            demandOption: true,
+            describe:
+              'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop',
+          })
+          .positional('fs', { type: 'string', describe: 'file system id (fs-...); --fs ID works too' })
+          .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
+      (args) =>
+        dispatch(`proxy ${args.action}`, async () =>
+          (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, args.json, out),
+        ),
+    )
+    .command(
+      'agent <action>',
+      'the resident lookup agent that answers efs-home-map (run, status, stop)',
+      (y) =>
+        y
+          .positional('action', {
+            choices: ['run', 'status', 'stop'] as const,
+            demandOption: true,
+            describe: 'run: the agent in the foreground (lookups start it themselves); status; stop',
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
+      (args) =>
+        dispatch(`agent ${args.action}`, async () => (await import('./commands/agent.js')).agentCommand(args.action, args.json, out)),
+    )
 }
 
 /** What the rollout and administrators run: firewall, rollout, config. */
 function administration<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T> {
   return y
-  .command('firewall <action>', 'iptables rules that keep non-root processes away from EFS (render, apply, check, remove)', (y) =>
-    y
-      .positional('action', { choices: ['render', 'apply', 'check', 'remove'] as const, demandOption: true, describe: 'render: print the rules; apply: load them; check: compare with the live rules (exit 1 on drift); remove: take them out' })
-      .option('source', { type: 'string', default: '/etc/auto_static.cfg', describe: 'also protect the EFS servers listed here (skipped if absent)' })
-      .option('output-dir', { type: 'string', describe: 'render: write efs-home.rules.v4 and .v6 here instead of printing' }),
-    (args) => dispatch(`firewall ${args.action}`, async () => (await import('./commands/firewall.js')).firewallCommand(args.action, { source: args.source, outputDir: args['output-dir'] }, out)),
-  )
-  .command('rollout <action>', 'write the files the ansible role and the cfengine policy manage (render)', (y) =>
-    y
-      .positional('action', { choices: ['render'] as const, demandOption: true, describe: 'render: write the managed files from the inputs' })
-      .option('vars', { type: 'string', demandOption: true, describe: 'the rollout inputs (JSON); /dev/stdin keeps a secret off the disk' })
-      .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of /' })
-      .option('check', { type: 'boolean', default: false, describe: 'write nothing; report what would change' })
-      .option('diff', { type: 'boolean', default: false, describe: 'show the changes (never a secret)' })
-      .option('detailed-exitcodes', { type: 'boolean', default: false, describe: 'exit 2 when something changed' }),
-    async (args) => {
-      const render = { vars: args.vars, root: args.root, check: args.check, diff: args.diff, detailedExitcodes: args['detailed-exitcodes'] }
-      const { renderCommand, renderGuard } = await import('./commands/rollout.js')
-      await dispatch('rollout render', () => renderCommand(render, out), renderGuard(render))
-    },
-  )
-  .command('config', 'check the config file or list its options', (y) =>
-    y
-      .command(
-        'check',
-        'validate the config file ($EFS_HOME_CONFIG or /etc/efs-home/efs-home.conf)',
-        (c) => c,
-        () => dispatch('config check', async () => (await import('./commands/config.js')).configCheck(out)),
-      )
-      .command(
-        'options',
-        'list every option with its default and meaning (Markdown)',
-        (c) => c,
-        () => dispatch('config options', async () => (await import('./commands/config.js')).configOptions(out)),
-      )
-      .demandCommand(1, 'config needs a subcommand: check or options'),
-  )
+    .command(
+      'firewall <action>',
+      'iptables rules that keep non-root processes away from EFS (render, apply, check, remove)',
+      (y) =>
+        y
+          .positional('action', {
+            choices: ['render', 'apply', 'check', 'remove'] as const,
+            demandOption: true,
+            describe:
+              'render: print the rules; apply: load them; check: compare with the live rules (exit 1 on drift); remove: take them out',
+          })
+          .option('source', {
+            type: 'string',
+            default: '/etc/auto_static.cfg',
+            describe: 'also protect the EFS servers listed here (skipped if absent)',
+          })
+          .option('output-dir', { type: 'string', describe: 'render: write efs-home.rules.v4 and .v6 here instead of printing' }),
+      (args) =>
+        dispatch(`firewall ${args.action}`, async () =>
+          (await import('./commands/firewall.js')).firewallCommand(
+            args.action,
+            { source: args.source, outputDir: args['output-dir'] },
+            out,
+          ),
+        ),
+    )
+    .command(
+      'rollout <action>',
+      'write the files the ansible role and the cfengine policy manage (render)',
+      (y) =>
+        y
+          .positional('action', {
+            choices: ['render'] as const,
+            demandOption: true,
+            describe: 'render: write the managed files from the inputs',
+          })
+          .option('vars', {
+            type: 'string',
+            demandOption: true,
+            describe: 'the rollout inputs (JSON); /dev/stdin keeps a secret off the disk',
+          })
+          .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of /' })
+          .option('check', { type: 'boolean', default: false, describe: 'write nothing; report what would change' })
+          .option('diff', { type: 'boolean', default: false, describe: 'show the changes (never a secret)' })
+          .option('detailed-exitcodes', { type: 'boolean', default: false, describe: 'exit 2 when something changed' }),
+      async (args) => {
+        const render = {
+          vars: args.vars,
+          root: args.root,
+          check: args.check,
+          diff: args.diff,
+          detailedExitcodes: args['detailed-exitcodes'],
+        }
+        const { renderCommand, renderGuard } = await import('./commands/rollout.js')
+        await dispatch('rollout render', () => renderCommand(render, out), renderGuard(render))
+      },
+    )
+    .command('config', 'check the config file or list its options', (y) =>
+      y
+        .command(
+          'check',
+          'validate the config file ($EFS_HOME_CONFIG or /etc/efs-home/efs-home.conf)',
+          (c) => c,
+          () => dispatch('config check', async () => (await import('./commands/config.js')).configCheck(out)),
+        )
+        .command(
+          'options',
+          'list every option with its default and meaning (Markdown)',
+          (c) => c,
+          () => dispatch('config options', async () => (await import('./commands/config.js')).configOptions(out)),
+        )
+        .demandCommand(1, 'config needs a subcommand: check or options'),
+    )
 }
-
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
   // The proxy, its supervisor and the lookup agent run for months and are
@@ -97,7 +155,9 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
   if (argv.length === 4 && argv[0] === 'proxy' && (argv[1] === 'run' || argv[1] === 'supervise') && argv[2] === '--fs') {
     const action = argv[1]
     const fsId = argv[3]
-    return runGuarded(`efs-home: proxy ${action}`, out, async () => (await import('./commands/proxy.js')).proxyCommand(action, fsId, false, out))
+    return runGuarded(`efs-home: proxy ${action}`, out, async () =>
+      (await import('./commands/proxy.js')).proxyCommand(action, fsId, false, out),
+    )
   }
   if (argv.length === 2 && argv[0] === 'agent' && argv[1] === 'run') {
     return runGuarded('efs-home: agent run', out, async () => (await import('./commands/agent.js')).agentCommand('run', false, out))

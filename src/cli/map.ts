@@ -27,7 +27,11 @@ type Outcome = { readonly code: 0; readonly text: string } | { readonly code: 1;
 /** The agent's answer, or undefined when the lookup must be done here. */
 async function viaAgent(file: string, key: string, settings: MapSettings, deadline: Deadline): Promise<Outcome | undefined> {
   const waitMs = deadline.remainingMs() - Math.min(RESERVE_MS, deadline.remainingMs() / 2)
-  const asked = await askAgent(settings.agent_socket, { kind: 'lookup', config: file, key, deadlineMs: Math.max(1, waitMs - MARGIN_MS) }, waitMs)
+  const asked = await askAgent(
+    settings.agent_socket,
+    { kind: 'lookup', config: file, key, deadlineMs: Math.max(1, waitMs - MARGIN_MS) },
+    waitMs,
+  )
   if (asked.kind === 'answer') {
     if (asked.answer.ok) return { code: 0, text: asked.answer.text }
     if (asked.answer.declined !== true) return { code: 1, error: asked.answer.error }

@@ -20,8 +20,15 @@ function checked<T>(parse: (raw: string) => T): v.Parser<T> {
   }
 }
 
-const filterTemplate = checked((raw) => (buildFilter(raw, 'probe'), raw))
-const listFilter = checked((raw) => (parseFilter(raw), raw))
+// Each parses the text only to refuse a template that would fail every lookup; the text is what is kept.
+const filterTemplate = checked((raw) => {
+  buildFilter(raw, 'probe')
+  return raw
+})
+const listFilter = checked((raw) => {
+  parseFilter(raw)
+  return raw
+})
 const mountOptions = checked<MountOption[]>(parseMountOptions)
 
 const cidrList: v.Parser<Cidr[]> = (raw) =>
@@ -67,10 +74,18 @@ export const OPTIONS = {
   ldap: {
     uri: required(v.ldapUriList, 'LDAP servers, tried in order until one answers (ldap:// or ldaps://, space-separated).'),
     base: required(v.text, 'Search base for users.'),
-    filter: option(filterTemplate, '(&(objectClass=posixAccount)(uid={key}))', 'Search filter; {key} is replaced by the user name as a whole assertion value (never spliced into the text).'),
+    filter: option(
+      filterTemplate,
+      '(&(objectClass=posixAccount)(uid={key}))',
+      'Search filter; {key} is replaced by the user name as a whole assertion value (never spliced into the text).',
+    ),
     attribute: option(v.attributeName, 'homeDirectory', 'Attribute that holds the home location.'),
     timeout: option(v.seconds, '3', 'Seconds one server may take, connect, bind and search together, before the next is tried.'),
-    retry_failed_after: option(v.seconds, '60', 'A server that failed is tried after the others for this long (lookups share this in ldap-health.json beside cache_file), so logins do not each wait out a dead server.'),
+    retry_failed_after: option(
+      v.seconds,
+      '60',
+      'A server that failed is tried after the others for this long (lookups share this in ldap-health.json beside cache_file), so logins do not each wait out a dead server.',
+    ),
     starttls: option(v.bool, 'false', 'Upgrade ldap:// connections with StartTLS (the certificate is verified).'),
     ca_file: optional(v.absolutePath, 'PEM file of CA certificates for ldaps:// and StartTLS; empty: the system store.'),
     bind_dn: optional(v.text, 'DN for a simple bind; empty: anonymous.'),
@@ -81,25 +96,49 @@ export const OPTIONS = {
   },
   home: {
     import_root: option(v.safePath, '/import', 'Locations look like <import_root>/<server>/<export>/<user>.'),
-    cache_file: option(v.absolutePath, '/var/cache/efs-home/homes.json', 'Last-known-good user to location cache, used only when no LDAP server answers.'),
+    cache_file: option(
+      v.absolutePath,
+      '/var/cache/efs-home/homes.json',
+      'Last-known-good user to location cache, used only when no LDAP server answers.',
+    ),
     cache_max_age: option(v.seconds, '7d', 'Cache entries older than this are not used.'),
     cache_update: option(v.bool, 'true', 'A successful lookup records its answer in the cache (best effort).'),
     ...MAP_OPTIONS,
   },
   efs: {
     region: option(v.region, 'us-east-1', 'AWS region of the file systems, for names built from a file system id.'),
-    dns_name_format: option(dnsNameFormat, '{az}.{fs_id}.efs.{region}.{dns_name_suffix}', 'EFS DNS name; the {az}. part is dropped when the zone is unknown.'),
+    dns_name_format: option(
+      dnsNameFormat,
+      '{az}.{fs_id}.efs.{region}.{dns_name_suffix}',
+      'EFS DNS name; the {az}. part is dropped when the zone is unknown.',
+    ),
     dns_name_suffix: option(v.dnsSuffix, 'amazonaws.com', 'DNS suffix of the region (amazonaws.com.cn in China).'),
-    options: option(mountOptions, '', 'Mount options; efs-utils defaults (nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport) fill in every question these leave open.'),
-    tls: option(v.bool, 'true', 'Encrypt EFS traffic through the bundled TLS proxy (needs the file system id); an EFS home that needs TLS and cannot have it gets no entry, never a plaintext one.'),
+    options: option(
+      mountOptions,
+      '',
+      'Mount options; efs-utils defaults (nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport) fill in every question these leave open.',
+    ),
+    tls: option(
+      v.bool,
+      'true',
+      'Encrypt EFS traffic through the bundled TLS proxy (needs the file system id); an EFS home that needs TLS and cannot have it gets no entry, never a plaintext one.',
+    ),
     ca_file: option(v.absolutePath, '/etc/efs-home/efs-ca.pem', 'CA certificates that EFS server certificates must chain to.'),
     port_range: option(
       proxyPorts,
       '250-349',
       "Local ports for the TLS proxies, one per file system: below 665, so only root can bind them (while net.ipv4.ip_unprivileged_port_start stays above them) and the NFS client's own source ports (665-1023) are left alone.",
     ),
-    crossaccount: option(v.bool, 'false', "Mount by <az_id>.<fs_id>.efs.<region>.<suffix>, the instance's own zone id (from instance metadata), as efs-utils' crossaccount does for file systems of another account."),
-    fall_back_to_mount_target_ip: option(v.bool, 'true', 'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.'),
+    crossaccount: option(
+      v.bool,
+      'false',
+      "Mount by <az_id>.<fs_id>.efs.<region>.<suffix>, the instance's own zone id (from instance metadata), as efs-utils' crossaccount does for file systems of another account.",
+    ),
+    fall_back_to_mount_target_ip: option(
+      v.bool,
+      'true',
+      'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.',
+    ),
     host_pattern: optional(v.regex, 'Regular expression: server names matching it are EFS aliases.'),
   },
   nfs: {
@@ -108,7 +147,11 @@ export const OPTIONS = {
   },
   proxy: {
     state_dir: option(v.absolutePath, '/run/efs-home', 'Where each running TLS proxy keeps its state (PID, port, counters) and log.'),
-    port_file: option(v.absolutePath, '/var/lib/efs-home/proxy-ports.json', 'Persistent file system to local port assignments, so ports survive reboots.'),
+    port_file: option(
+      v.absolutePath,
+      '/var/lib/efs-home/proxy-ports.json',
+      'Persistent file system to local port assignments, so ports survive reboots.',
+    ),
     connect_timeout: option(v.seconds, '5', 'Seconds a proxy may take to open TLS to the mount target for one connection.'),
     log_connections: option(v.bool, 'true', 'Log one line per connection opened and closed, with byte counts.'),
     start_attempts: option(
@@ -122,9 +165,13 @@ export const OPTIONS = {
     nfs_scope: option(
       v.oneOf('all', 'efs'),
       'all',
-      'Where non-root TCP 2049 is refused: all (every destination, so no mount target in any zone can be missed) or efs (the EFS addresses only: each file system\'s mount targets in every zone from the EFS API, plus [firewall] addresses).',
+      "Where non-root TCP 2049 is refused: all (every destination, so no mount target in any zone can be missed) or efs (the EFS addresses only: each file system's mount targets in every zone from the EFS API, plus [firewall] addresses).",
     ),
-    addresses: option(cidrList, '', 'EFS addresses or networks to protect besides those resolved from the config and auto_static.cfg (space-separated).'),
+    addresses: option(
+      cidrList,
+      '',
+      'EFS addresses or networks to protect besides those resolved from the config and auto_static.cfg (space-separated).',
+    ),
     backend: option(v.oneOf('auto', 'nft', 'legacy'), 'auto', 'iptables flavour: auto (the system default iptables), nft or legacy.'),
     ipv6: option(v.bool, 'true', 'Also load the rules for IPv6 (ip6tables).'),
     resolve_timeout: option(v.seconds, '3', 'Seconds to resolve each EFS name when the rules are built.'),

@@ -15,7 +15,12 @@ export function closeQuietly(client: Client | undefined): Promise<void> {
 
 function tlsOptions(ca: Buffer | undefined, host: string): ConnectionOptions {
   // SNI carries names only; the certificate is checked against an IP address all the same.
-  return { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) }
+  return {
+    minVersion: 'TLSv1.2',
+    rejectUnauthorized: true,
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+    ...(ca === undefined ? {} : { ca }),
+  }
 }
 
 export /** A client for `url`, connected (StartTLS) and bound as configured; `timeout` 0: no per-operation limit. */

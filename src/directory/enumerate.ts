@@ -10,7 +10,16 @@
 // go on with another character, and entries with no name), so together they
 // cover what the split search covered, each entry once.
 
-import { AdminLimitExceededError, AndFilter, type Client, type Filter, NotFilter, OrFilter, SizeLimitExceededError, SubstringFilter } from 'ldapts'
+import {
+  AdminLimitExceededError,
+  AndFilter,
+  type Client,
+  type Filter,
+  NotFilter,
+  OrFilter,
+  SizeLimitExceededError,
+  SubstringFilter,
+} from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import type { Deadline } from '../util/deadline.js'
@@ -78,7 +87,9 @@ class Enumeration<T> {
   /** The whole directory in one search, page by page (memory holds one page); false when it hit a limit. */
   async whole(): Promise<boolean> {
     try {
-      await this.search(this.listFilter, (entries) => entries.forEach((e) => this.take(e)))
+      await this.search(this.listFilter, (entries) => {
+        for (const e of entries) this.take(e)
+      })
       return true
     } catch (err) {
       if (!hitLimit(err)) throw err
@@ -100,7 +111,7 @@ class Enumeration<T> {
       if (hitLimit(err)) return false
       throw err
     }
-    held.forEach((e) => this.take(e))
+    for (const e of held) this.take(e)
     return true
   }
 
@@ -114,7 +125,11 @@ class Enumeration<T> {
     }
     const rest = new NotFilter({ filter: new OrFilter({ filters: ALPHABET.map((c) => this.startsWith(prefix + c)) }) })
     if (!(await this.slice(prefix === '' ? [rest] : [this.startsWith(prefix), rest]))) {
-      throw this.limitError(prefix === '' ? 'entries whose names start with no letter, digit, dot, _ or -' : `names that are '${prefix}' or go on with a character outside letters, digits, dot, _ and -`)
+      throw this.limitError(
+        prefix === ''
+          ? 'entries whose names start with no letter, digit, dot, _ or -'
+          : `names that are '${prefix}' or go on with a character outside letters, digits, dot, _ and -`,
+      )
     }
   }
 
@@ -131,7 +146,11 @@ class Enumeration<T> {
   }
 }
 
-export async function enumerateHomes<T>(settings: LdapSettings, deadline: Deadline, collector: () => HomeCollector<T>): Promise<Answered<T>> {
+export async function enumerateHomes<T>(
+  settings: LdapSettings,
+  deadline: Deadline,
+  collector: () => HomeCollector<T>,
+): Promise<Answered<T>> {
   const filter = parseFilter(settings.list_filter)
   return onFirstServer(
     settings,

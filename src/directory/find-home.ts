@@ -21,7 +21,12 @@ function checkNamedByKey(entry: { dn: string } & Record<string, unknown>, key: s
 }
 
 /** The location, or NOT_FOUND / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
-export async function findHome(settings: LdapSettings, key: string, deadline: Deadline, failover: Omit<FailoverOptions, 'perServerMs'> = {}): Promise<Answered<string>> {
+export async function findHome(
+  settings: LdapSettings,
+  key: string,
+  deadline: Deadline,
+  failover: Omit<FailoverOptions, 'perServerMs'> = {},
+): Promise<Answered<string>> {
   const { filter, keyAttributes } = keyedFilter(settings.filter, key)
   const search = async (client: Client): Promise<string> => {
     // Two are enough to tell "exactly one" from "more than one".
@@ -33,13 +38,19 @@ export async function findHome(settings: LdapSettings, key: string, deadline: De
     })
     if (searchEntries.length === 0) throw new EfsHomeError('NOT_FOUND', `no LDAP entry for '${key}'`)
     if (searchEntries.length > 1) {
-      throw new EfsHomeError('AMBIGUOUS', `refused '${key}': more than one LDAP entry matches (${searchEntries.map((e) => e.dn).join('; ')})`)
+      throw new EfsHomeError(
+        'AMBIGUOUS',
+        `refused '${key}': more than one LDAP entry matches (${searchEntries.map((e) => e.dn).join('; ')})`,
+      )
     }
     const entry = searchEntries[0] ?? { dn: '' }
     checkNamedByKey(entry, key, keyAttributes)
     const values = attributeValues(entry, settings.attribute)
     if (values.length !== 1) {
-      throw new EfsHomeError(values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
+      throw new EfsHomeError(
+        values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS',
+        `'${key}' has ${values.length} ${settings.attribute} values, expected one`,
+      )
     }
     return values[0] ?? ''
   }

@@ -10,7 +10,6 @@ export interface Secrets {
   readonly ca: Buffer | undefined
 }
 
-
 export function readSecrets(settings: LdapSettings): Secrets {
   return {
     password:

@@ -46,12 +46,21 @@ function describe(err: unknown): string {
 }
 
 /** One attempt on a connection of its own, closed after it. */
-async function attemptAlone<T>(settings: LdapSettings, url: URL, secrets: Secrets, ms: number, operation: (client: Client) => Promise<T>): Promise<T> {
+async function attemptAlone<T>(
+  settings: LdapSettings,
+  url: URL,
+  secrets: Secrets,
+  ms: number,
+  operation: (client: Client) => Promise<T>,
+): Promise<T> {
   // Each LDAP operation (one page of an enumeration, say) gets [ldap] timeout;
   // the attempt as a whole gets `ms`.
   const operationMs = Math.min(ms, settings.timeout * 1000)
   let client: Client | undefined
-  const work = async (): Promise<T> => operation((client = await openClient(settings, url, secrets, operationMs, operationMs)))
+  const work = async (): Promise<T> => {
+    client = await openClient(settings, url, secrets, operationMs, operationMs)
+    return operation(client)
+  }
   try {
     return await withTimeout(work(), ms, 'server', () => void closeQuietly(client))
   } finally {
@@ -75,7 +84,10 @@ async function attemptPooled<T>(
   const started = Date.now()
   for (let tries = 2; ; tries--) {
     let client: Client | undefined
-    const work = async (): Promise<T> => operation((client = await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000, 0))))
+    const work = async (): Promise<T> => {
+      client = await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000, 0))
+      return operation(client)
+    }
     try {
       return await withTimeout(work(), ms - (Date.now() - started), 'server')
     } catch (err) {
@@ -127,7 +139,9 @@ export async function onFirstServer<T>(
       const started = Date.now()
       const tried = { uri: url.href, ...(health?.isDemoted(url) === true ? { demoted: true } : {}) }
       try {
-        const value = await (pool === undefined ? attemptAlone(settings, url, secrets, ms, operation) : attemptPooled(settings, url, secrets, ms, operation, pool))
+        const value = await (pool === undefined
+          ? attemptAlone(settings, url, secrets, ms, operation)
+          : attemptPooled(settings, url, secrets, ms, operation, pool))
         attempts.push({ ...tried, ok: true, ms: Date.now() - started })
         return { uri: url.href, value, attempts }
       } catch (err) {

@@ -36,10 +36,17 @@ async function ldapChecks(config: Config): Promise<CheckResult[]> {
   for (const uri of config.ldap.uri) {
     const one = { ...config.ldap, uri: [uri] }
     try {
-      await onFirstServer(one, new Deadline(config.ldap.timeout), (client) => client.search(config.ldap.base, { scope: 'base', attributes: ['1.1'] }))
+      await onFirstServer(one, new Deadline(config.ldap.timeout), (client) =>
+        client.search(config.ldap.base, { scope: 'base', attributes: ['1.1'] }),
+      )
       results.push({ check: `ldap ${uri.href}`, ok: true, detail: `answers for ${config.ldap.base}` })
     } catch (err) {
-      results.push({ check: `ldap ${uri.href}`, ok: false, detail: oneLine(err), fix: 'check the URI, the server, [ldap] base, bind_dn and the CA; lookups skip to the next URI meanwhile' })
+      results.push({
+        check: `ldap ${uri.href}`,
+        ok: false,
+        detail: oneLine(err),
+        fix: 'check the URI, the server, [ldap] base, bind_dn and the CA; lookups skip to the next URI meanwhile',
+      })
     }
   }
   return results
@@ -53,15 +60,31 @@ async function addressChecks(config: Config, server: EfsServer): Promise<CheckRe
   try {
     const resolved = await resolveEfsHost(config, server, new Deadline(config.home.deadline))
     host = resolved.host
-    results.push({ check: `${check} address`, ok: true, detail: `${host} (${resolved.source}${resolved.notes.length > 0 ? `: ${resolved.notes.join('; ')}` : ''})` })
+    results.push({
+      check: `${check} address`,
+      ok: true,
+      detail: `${host} (${resolved.source}${resolved.notes.length > 0 ? `: ${resolved.notes.join('; ')}` : ''})`,
+    })
   } catch (err) {
-    return [{ check: `${check} address`, ok: false, detail: oneLine(err), fix: 'set mount_target_ip, fix DNS, or give this host EFS API access (DescribeMountTargets)' }]
+    return [
+      {
+        check: `${check} address`,
+        ok: false,
+        detail: oneLine(err),
+        fix: 'set mount_target_ip, fix DNS, or give this host EFS API access (DescribeMountTargets)',
+      },
+    ]
   }
   const refused = await tcpProbe(host, 2049, PROBE_MS)
   results.push(
     refused === undefined
       ? { check: `${check} tcp 2049`, ok: true, detail: `${host}:2049 accepts connections` }
-      : { check: `${check} tcp 2049`, ok: false, detail: `${host}:2049: ${refused}`, fix: 'check the mount target security group (TCP 2049 from this host) and routing' },
+      : {
+          check: `${check} tcp 2049`,
+          ok: false,
+          detail: `${host}:2049: ${refused}`,
+          fix: 'check the mount target security group (TCP 2049 from this host) and routing',
+        },
   )
   return results
 }
@@ -83,11 +106,14 @@ function proxyCheck(config: Config, server: EfsServer): CheckResult {
     const log = `${config.proxy.state_dir}/proxy-${fsId}.log`
     const state = readState(config, fsId)
     const open = bindableByAnyone(state?.port ?? config.efs.port_range.first)
-    if (open !== undefined) return { check, ok: false, detail: open, fix: 'raise net.ipv4.ip_unprivileged_port_start (in /etc/sysctl.d) above the proxy ports' }
+    if (open !== undefined)
+      return { check, ok: false, detail: open, fix: 'raise net.ipv4.ip_unprivileged_port_start (in /etc/sysctl.d) above the proxy ports' }
     const health = state === undefined ? undefined : proxyHealth(config, fsId, state.port)
-    if (state !== undefined && health?.ok === true) return { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
+    if (state !== undefined && health?.ok === true)
+      return { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
     const starting = startProblem(readSupervisorRecord(config, fsId), liveSupervisor(config, fsId) !== undefined)
-    if (starting !== undefined) return { check, ok: false, detail: starting, fix: `fix the cause (see ${log}); the next lookup starts the proxy again` }
+    if (starting !== undefined)
+      return { check, ok: false, detail: starting, fix: `fix the cause (see ${log}); the next lookup starts the proxy again` }
     if (health === undefined) return { check, ok: true, detail: 'not running; the first lookup starts it' }
     return { check, ok: false, detail: health.ok ? '' : health.why, fix: `see ${log}; efs-home proxy stop ${fsId} and look it up again` }
   } catch (err) {
@@ -103,7 +129,9 @@ function caCheck(config: Config): CheckResult[] {
     const ca = readEfsCa(config)
     return [{ check, ok: true, detail: `${config.efs.ca_file}: ${ca.authorities.length} CA certificate(s), e.g. ${ca.authorities[0]}` }]
   } catch (err) {
-    return [{ check, ok: false, detail: oneLine(err), fix: `put the Amazon root CAs (efs-ca.pem from the release) at ${config.efs.ca_file}` }]
+    return [
+      { check, ok: false, detail: oneLine(err), fix: `put the Amazon root CAs (efs-ca.pem from the release) at ${config.efs.ca_file}` },
+    ]
   }
 }
 
@@ -113,8 +141,10 @@ async function firewallCheck(config: Config, source: string): Promise<CheckResul
     const drift = await checkRules(config, built.sets)
     const unresolved = built.resolutions.filter((r) => r.error !== undefined).map((r) => `${r.name} does not resolve`)
     const partial = built.coverage.filter((c) => c.partial !== undefined).map(partialCoverageLine)
-    const scope = config.firewall.nfs_scope === 'all' ? 'non-root TCP 2049 refused everywhere' : 'non-root TCP 2049 refused to the EFS addresses'
-    if (drift.length === 0 && unresolved.length === 0 && partial.length === 0) return { check: 'firewall', ok: true, detail: `chain ${config.firewall.chain} in step (${scope})` }
+    const scope =
+      config.firewall.nfs_scope === 'all' ? 'non-root TCP 2049 refused everywhere' : 'non-root TCP 2049 refused to the EFS addresses'
+    if (drift.length === 0 && unresolved.length === 0 && partial.length === 0)
+      return { check: 'firewall', ok: true, detail: `chain ${config.firewall.chain} in step (${scope})` }
     return { check: 'firewall', ok: false, detail: [...drift, ...unresolved, ...partial].join('; '), fix: 'efs-home firewall apply' }
   } catch (err) {
     return { check: 'firewall', ok: false, detail: oneLine(err), fix: 'install iptables and run efs-home firewall apply as root' }
@@ -127,11 +157,19 @@ export async function agentCheck(config: Config): Promise<CheckResult> {
   const socket = config.home.agent_socket
   const s = await agentStatus(socket, PROBE_MS)
   if (s.up && s.config !== config.file) {
-    return { check, ok: false, detail: `PID ${s.pid} on ${socket} serves ${s.config}, not ${config.file}: lookups do the work themselves`, fix: 'efs-home agent stop; the next lookup starts one for this config' }
+    return {
+      check,
+      ok: false,
+      detail: `PID ${s.pid} on ${socket} serves ${s.config}, not ${config.file}: lookups do the work themselves`,
+      fix: 'efs-home agent stop; the next lookup starts one for this config',
+    }
   }
   if (s.up) return { check, ok: true, detail: `PID ${s.pid} on ${socket}: ${s.answered} lookups answered, ${s.rssMb} MB resident` }
   if (s.state === 'absent') return { check, ok: true, detail: `not running on ${socket}; the next lookup starts it` }
-  const fix = s.state === 'unsafe' ? `make ${dirname(socket)} root's own and writable by root only` : 'efs-home agent stop; the next lookup starts a new one'
+  const fix =
+    s.state === 'unsafe'
+      ? `make ${dirname(socket)} root's own and writable by root only`
+      : 'efs-home agent stop; the next lookup starts a new one'
   return { check, ok: false, detail: `${socket}: ${s.problem}`, fix: `${fix} (lookups do the work themselves meanwhile)` }
 }
 
@@ -150,19 +188,25 @@ export function forwardingCheck(read = (file: string) => readFileSync(file, 'utf
       return false
     }
   })
-  if (on.length === 0) return { check, ok: true, detail: 'this host forwards no packets: the owner rules cover every process that can reach EFS' }
+  if (on.length === 0)
+    return { check, ok: true, detail: 'this host forwards no packets: the owner rules cover every process that can reach EFS' }
   return {
     check,
     ok: false,
     detail: `this host forwards packets (${on.join(', ')} = 1): containers or VMs routed through it reach EFS on 2049 unchecked, as the owner rules see only this host's own processes`,
-    fix: 'turn forwarding off, or refuse TCP 2049 to EFS in FORWARD from the guests\' networks yourself',
+    fix: "turn forwarding off, or refuse TCP 2049 to EFS in FORWARD from the guests' networks yourself",
   }
 }
 
 function autofsCheck(): CheckResult {
   const snippet = '/etc/auto.master.d/home.autofs'
   if (!existsSync(snippet) || !readFileSync(snippet, 'utf8').includes('efs-home-map')) {
-    return { check: 'autofs', ok: false, detail: `${snippet} does not name efs-home-map`, fix: 'install maps/auto.master.d/home.autofs and reload autofs' }
+    return {
+      check: 'autofs',
+      ok: false,
+      detail: `${snippet} does not name efs-home-map`,
+      fix: 'install maps/auto.master.d/home.autofs and reload autofs',
+    }
   }
   return { check: 'autofs', ok: true, detail: `${snippet} uses efs-home-map` }
 }
@@ -181,7 +225,12 @@ export async function runChecks(config: Config, options: { user?: string; source
       const r = await lookupHome(config, options.user)
       results.push({ check: `lookup ${options.user}`, ok: true, detail: r.text })
     } catch (err) {
-      results.push({ check: `lookup ${options.user}`, ok: false, detail: oneLine(err), fix: `efs-home lookup ${options.user} explains each step` })
+      results.push({
+        check: `lookup ${options.user}`,
+        ok: false,
+        detail: oneLine(err),
+        fix: `efs-home lookup ${options.user} explains each step`,
+      })
     }
   }
   return results

@@ -35,7 +35,12 @@ async function addressOf(name: string, deadline: Deadline): Promise<string | und
 export function efsDnsName(config: Config, server: EfsServer): string | undefined {
   if (server.reason === 'EFS DNS name') return server.name
   if (server.fsId === undefined) return undefined
-  return formatEfsDnsName(config.efs.dns_name_format, { az: server.az, fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix })
+  return formatEfsDnsName(config.efs.dns_name_format, {
+    az: server.az,
+    fsId: server.fsId,
+    region: server.region,
+    suffix: server.dnsNameSuffix,
+  })
 }
 
 /** Name forms efs-utils refuses: a DNS name of another partition's suffix, a zone that contradicts the name's. */
@@ -44,7 +49,10 @@ export function checkEfsName(config: Config, server: EfsServer): void {
   if (name === undefined) return
   const suffix = server.section?.dns_name_suffix ?? config.efs.dns_name_suffix
   if (name.suffix !== suffix) {
-    throw new EfsHomeError('ENTRY', `${server.name} does not end in the configured DNS suffix ${suffix}; set dns_name_suffix in [efs] or its [server] section if it is right`)
+    throw new EfsHomeError(
+      'ENTRY',
+      `${server.name} does not end in the configured DNS suffix ${suffix}; set dns_name_suffix in [efs] or its [server] section if it is right`,
+    )
   }
   if (server.section?.az !== undefined && name.az !== undefined && server.section.az !== name.az) {
     throw new EfsHomeError('ENTRY', `${server.name} names zone ${name.az}, but its [server] section says az = ${server.section.az}`)
@@ -71,11 +79,18 @@ export async function resolveEfsHost(config: Config, server: EfsServer, deadline
     return { host: address, source: 'mount_target_ip', notes: [`${explicit} is ${address}`] }
   }
   const byName = server.reason === 'file system id' || server.reason === 'EFS DNS name'
-  const dnsName = !byName ? undefined : (server.section?.crossaccount ?? config.efs.crossaccount) ? await zoneIdDnsName(server, deadline) : efsDnsName(config, server)
+  const dnsName = !byName
+    ? undefined
+    : (server.section?.crossaccount ?? config.efs.crossaccount)
+      ? await zoneIdDnsName(server, deadline)
+      : efsDnsName(config, server)
   if (dnsName === undefined) return { host: server.name, source: 'alias', notes: [] }
   if ((await addressOf(dnsName, deadline)) !== undefined) return { host: dnsName, source: 'dns', notes: [`${dnsName} resolves`] }
   if (!config.efs.fall_back_to_mount_target_ip || server.fsId === undefined) {
-    throw new EfsHomeError('ENTRY', `${dnsName} does not resolve, and [efs] fall_back_to_mount_target_ip is off; set mount_target_ip in [server "${server.name}"]`)
+    throw new EfsHomeError(
+      'ENTRY',
+      `${dnsName} does not resolve, and [efs] fall_back_to_mount_target_ip is off; set mount_target_ip in [server "${server.name}"]`,
+    )
   }
   // Loaded only here: the AWS SDK costs every other lookup nothing.
   const { chooseMountTarget } = await import('./mount-targets.js')

@@ -31,7 +31,8 @@ export async function withFileSystemId(config: Config, server: EfsServer, deadli
     const efs = parseEfsDnsName(name)
     if (efs === undefined) continue
     const suffix = server.section?.dns_name_suffix ?? config.efs.dns_name_suffix
-    if (efs.suffix !== suffix) throw new EfsHomeError('ENTRY', `${server.name} leads to ${name}, which does not end in the configured DNS suffix ${suffix}`)
+    if (efs.suffix !== suffix)
+      throw new EfsHomeError('ENTRY', `${server.name} leads to ${name}, which does not end in the configured DNS suffix ${suffix}`)
     return { ...server, fsId: efs.fsId, region: efs.region, dnsNameSuffix: efs.suffix, az: server.az ?? efs.az }
   }
   const via = name === server.name ? '' : ` (it leads to ${name})`

@@ -18,14 +18,21 @@ export interface Coverage {
 }
 
 async function coverageOf(server: EfsServer, timeoutSeconds: number): Promise<Coverage> {
-  if (server.fsId === undefined) return { server: server.name, addresses: [], partial: 'no file system id (fs_id in its [server] section), so its mount targets cannot be listed' }
+  if (server.fsId === undefined)
+    return {
+      server: server.name,
+      addresses: [],
+      partial: 'no file system id (fs_id in its [server] section), so its mount targets cannot be listed',
+    }
   try {
     // Loaded only here: the SDK is large, and with nfs_scope = all nothing asks it.
     const { describeMountTargets } = await import('../efs/mount-targets.js')
     const targets = await describeMountTargets(server.fsId, server.region, new Deadline(timeoutSeconds))
     // Every target that has an address, whatever its state: one being created is about to take traffic.
     const addresses = targets.flatMap((t) => (t.IpAddress === undefined ? [] : (parseCidr(t.IpAddress) ?? [])))
-    return addresses.length > 0 ? { server: server.name, addresses } : { server: server.name, addresses, partial: 'the EFS API lists no mount target address' }
+    return addresses.length > 0
+      ? { server: server.name, addresses }
+      : { server: server.name, addresses, partial: 'the EFS API lists no mount target address' }
   } catch (err) {
     return { server: server.name, addresses: [], partial: `DescribeMountTargets for ${server.fsId} failed (${oneLine(err)})` }
   }

@@ -71,7 +71,9 @@ export async function checkRules(config: Config, sets: readonly RuleSet[]): Prom
     if (!live.chainExists) drift.push(`${tag}: chain ${chain} is not loaded`)
     if (live.jumps !== 1) drift.push(`${tag}: OUTPUT jumps to ${chain} ${live.jumps} times, expected once`)
     if (live.jumps > 0 && live.aheadOfJump.length > 0) {
-      drift.push(`${tag}: ${live.aheadOfJump.length} OUTPUT rule(s) come before the jump to ${chain} and may let traffic past it (first: ${live.aheadOfJump[0]})`)
+      drift.push(
+        `${tag}: ${live.aheadOfJump.length} OUTPUT rule(s) come before the jump to ${chain} and may let traffic past it (first: ${live.aheadOfJump[0]})`,
+      )
     }
     drift.push(...diffLines(live.rules, set.rules).map((line) => `${tag}: ${line}`))
     if (live.rules.length !== new Set(live.rules).size) drift.push(`${tag}: ${chain} holds duplicate rules`)

@@ -11,7 +11,10 @@ const USER_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 
 export function checkKey(key: string): string {
   if (key.length > MAX_KEY_LENGTH || !USER_NAME_RE.test(key)) {
-    throw new EfsHomeError('KEY', `refused key ${JSON.stringify(key.slice(0, MAX_KEY_LENGTH))}: not a user name (letters, digits, . _ -, at most ${MAX_KEY_LENGTH})`)
+    throw new EfsHomeError(
+      'KEY',
+      `refused key ${JSON.stringify(key.slice(0, MAX_KEY_LENGTH))}: not a user name (letters, digits, . _ -, at most ${MAX_KEY_LENGTH})`,
+    )
   }
   return key
 }

@@ -3,7 +3,7 @@
 // config comes in, the answer (or a typed error) goes out, and each step is
 // reported to an optional observer so it can be explained.
 
-import { readHomesCache, recordInHomesCache } from '../cache/homes-cache.js'
+import { type CachedHome, readHomesCache, recordInHomesCache } from '../cache/homes-cache.js'
 import type { Config } from '../config/load.js'
 import { findHome } from '../directory/find-home.js'
 import { healthFile, serverHealth } from '../directory/server-health.js'
@@ -76,7 +76,7 @@ async function locate(
 
 function fromCache(config: Config, key: string, now: number, unavailable: DirectoryUnavailableError, observe: (s: Step) => void): string {
   const file = config.home.cache_file
-  let cached
+  let cached: CachedHome | undefined
   try {
     cached = readHomesCache(file).get(key)
   } catch (err) {

@@ -67,7 +67,9 @@ function collectByUser() {
   let incomplete = 0
   return {
     add: (user: string, location: string) => byUser.set(user, byUser.has(user) ? null : location),
-    skip: () => void (incomplete += 1),
+    skip: () => {
+      incomplete += 1
+    },
     done: (): DirectoryView => ({ byUser, incomplete }),
   }
 }
@@ -107,7 +109,8 @@ async function proxyPorts(config: Config, exports: readonly StaticExport[], star
     const server = classifyServer(config, exp.server)
     if (server.kind !== 'efs' || !usesTls(config, server) || server.fsId === undefined || ports.has(server.fsId)) continue
     const port = start ? await ensureProxy(config, server, new Deadline(config.home.deadline)) : assignedPort(config, server.fsId)
-    if (port === undefined) throw new EfsHomeError('ENTRY', `${exp.origin}: ${server.fsId} has no proxy port yet; run efs-map-gen without --check`)
+    if (port === undefined)
+      throw new EfsHomeError('ENTRY', `${exp.origin}: ${server.fsId} has no proxy port yet; run efs-map-gen without --check`)
     ports.set(server.fsId, port)
   }
   return ports

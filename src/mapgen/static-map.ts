@@ -27,8 +27,15 @@ export function buildStaticMap(config: Config, exports: readonly StaticExport[],
     const earlier = chosen.get(key)
     if (earlier === undefined) {
       chosen.set(key, exp)
-    } else if (exp.origin !== 'LDAP' && earlier.origin !== 'LDAP' && formatMountOptions(earlier.options ?? []) !== formatMountOptions(exp.options ?? [])) {
-      throw new EfsHomeError('CONFIG', `${exp.origin}: ${exp.server}/${exp.export} is already declared with other options at ${earlier.origin}`)
+    } else if (
+      exp.origin !== 'LDAP' &&
+      earlier.origin !== 'LDAP' &&
+      formatMountOptions(earlier.options ?? []) !== formatMountOptions(exp.options ?? [])
+    ) {
+      throw new EfsHomeError(
+        'CONFIG',
+        `${exp.origin}: ${exp.server}/${exp.export} is already declared with other options at ${earlier.origin}`,
+      )
     }
   }
   return [...chosen.entries()]

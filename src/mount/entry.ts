@@ -70,7 +70,12 @@ function efsEntry(config: Config, server: EfsServer, target: MountTarget, via: E
   const proxyPort = via.proxyPort
   if (proxyPort === undefined) throw new EfsHomeError('ENTRY', `EFS server ${server.name} needs TLS and no proxy port was given`)
   // nobind: autofs bind-mounts a "local" server's path instead of mounting NFS, and 127.0.0.1 is local.
-  return { fstype: 'nfs4', options: [...options, ['port', String(proxyPort)], ['nobind', undefined]], host: '127.0.0.1', path: tail(target) }
+  return {
+    fstype: 'nfs4',
+    options: [...options, ['port', String(proxyPort)], ['nobind', undefined]],
+    host: '127.0.0.1',
+    path: tail(target),
+  }
 }
 
 /** The entry for `target` on `server`; an EFS server that uses TLS needs its proxy's port. */

@@ -30,17 +30,24 @@ function proxyLogPath(config: Config, fsId: string): string {
 }
 
 function startSupervisor(config: Config, fsId: string): void {
-  spawnDetached([process.execPath, packageFile('dist', 'src', 'bin', 'efs-home.js'), 'proxy', 'supervise', '--fs', fsId], proxyLogPath(config, fsId), {
-    ...process.env,
-    EFS_HOME_CONFIG: config.file,
-  })
+  spawnDetached(
+    [process.execPath, packageFile('dist', 'src', 'bin', 'efs-home.js'), 'proxy', 'supervise', '--fs', fsId],
+    proxyLogPath(config, fsId),
+    {
+      ...process.env,
+      EFS_HOME_CONFIG: config.file,
+    },
+  )
 }
 
 /** A supervisor whose proxy keeps failing as it starts: its cause, as an error for the lookup. */
 function failingStart(config: Config, fsId: string): EfsHomeError | undefined {
   const failing = liveSupervisor(config, fsId)?.failing
   if (failing === undefined) return undefined
-  return new EfsHomeError('PROXY', `the TLS proxy for ${fsId} cannot start: ${failing.cause} (${failing.attempts} attempt(s); see ${proxyLogPath(config, fsId)})`)
+  return new EfsHomeError(
+    'PROXY',
+    `the TLS proxy for ${fsId} cannot start: ${failing.cause} (${failing.attempts} attempt(s); see ${proxyLogPath(config, fsId)})`,
+  )
 }
 
 /** The local port of `server`'s TLS proxy, started if need be, within `deadline`. */
@@ -78,5 +85,8 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
   } finally {
     if (started) unlock(lock)
   }
-  throw failingStart(config, fsId) ?? new EfsHomeError('DEADLINE', `the TLS proxy for ${fsId} on port ${port} is not up: ${health.why}; see ${proxyLogPath(config, fsId)}`)
+  throw (
+    failingStart(config, fsId) ??
+    new EfsHomeError('DEADLINE', `the TLS proxy for ${fsId} on port ${port} is not up: ${health.why}; see ${proxyLogPath(config, fsId)}`)
+  )
 }

@@ -32,7 +32,12 @@ export async function runProxy(config: Config, fsId: string, log: (line: string)
 }
 
 /** Runs `fsId`'s proxy and starts it again whenever it dies, unless another supervisor already does. */
-export async function superviseProxy(config: Config, fsId: string, proxyArgv: readonly string[], log: (line: string) => void): Promise<void> {
+export async function superviseProxy(
+  config: Config,
+  fsId: string,
+  proxyArgv: readonly string[],
+  log: (line: string) => void,
+): Promise<void> {
   const claim = await claimSupervision(config, fsId)
   if (!claim.claimed) {
     log(`PID ${claim.holder.pid} already supervises the proxy for ${fsId}; exiting`)

@@ -3,7 +3,6 @@
 // restarts and reboots. No two file systems share a port; a port some other
 // process listens on is passed over.
 
-
 import { dirname } from 'node:path'
 import { createServer } from 'node:net'
 import type { Config } from '../config/load.js'

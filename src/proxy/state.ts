@@ -34,7 +34,9 @@ export function readState(config: Config, fsId: string): ProxyState | undefined 
     // A state file in a directory others can write to could name their process as the proxy.
     checkTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
     const state = JSON.parse(readTrustedFile(statePath(config, fsId))?.toString('utf8') ?? 'null') as ProxyState
-    return state.fsId === fsId && Number.isInteger(state.pid) && typeof state.startTime === 'string' && Number.isInteger(state.port) ? state : undefined
+    return state.fsId === fsId && Number.isInteger(state.pid) && typeof state.startTime === 'string' && Number.isInteger(state.port)
+      ? state
+      : undefined
   } catch {
     return undefined
   }
@@ -62,11 +64,16 @@ export function proxyHealth(config: Config, fsId: string, port: number): Health 
   const foreign = listeners.find((l) => !ours.has(l.inode))
   // A root listener that is not (yet) ours is a proxy starting up; anyone else's is an attack or a clash.
   if (foreign !== undefined && foreign.uid !== 0) {
-    return { ok: false, why: `port ${port} is held by another process (uid ${foreign.uid}); the proxy cannot be trusted there`, squatted: true }
+    return {
+      ok: false,
+      why: `port ${port} is held by another process (uid ${foreign.uid}); the proxy cannot be trusted there`,
+      squatted: true,
+    }
   }
   if (state === undefined) return { ok: false, why: 'not running (no state file)', squatted: false }
   if (state.port !== port) return { ok: false, why: `its state names port ${state.port}, not ${port}`, squatted: false }
   if (ours.size === 0) return { ok: false, why: `its PID ${state.pid} is gone (stale state file)`, squatted: false }
-  if (listeners.length === 0 || foreign !== undefined) return { ok: false, why: `it is not listening on 127.0.0.1:${port}`, squatted: false }
+  if (listeners.length === 0 || foreign !== undefined)
+    return { ok: false, why: `it is not listening on 127.0.0.1:${port}`, squatted: false }
   return { ok: true, state }
 }

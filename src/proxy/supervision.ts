@@ -59,7 +59,10 @@ export function removeSupervisorRecord(config: Config, fsId: string): void {
 }
 
 /** Makes this process the file system's supervisor; the one already running when there is one. */
-export async function claimSupervision(config: Config, fsId: string): Promise<{ readonly claimed: boolean; readonly holder: ProcessIdentity }> {
+export async function claimSupervision(
+  config: Config,
+  fsId: string,
+): Promise<{ readonly claimed: boolean; readonly holder: ProcessIdentity }> {
   const me = ownIdentity()
   makeTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
   return withLock(`${recordPath(config, fsId)}.lock`, 5000, () => {

@@ -36,7 +36,10 @@ const REASON_RE = /^efs-home: proxy run: (.+)$/m
 export type SupervisorEnd = 'stopped' | 'gave up'
 
 /** Runs the proxy once; resolves with how it ended and the last reason it gave. */
-function runOnce(options: SupervisorOptions, onStarted: (child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; reason: string | undefined }> {
+function runOnce(
+  options: SupervisorOptions,
+  onStarted: (child: ChildProcess) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; reason: string | undefined }> {
   const child = spawn(options.command, [...options.args], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, EFS_HOME_SUPERVISOR_PID: String(process.pid) },
@@ -82,7 +85,9 @@ export async function supervise(options: SupervisorOptions): Promise<SupervisorE
       failedStarts += 1
       options.onStartFailure(ended.reason, failedStarts)
       if (!everUp && failedStarts >= options.giveUpAfter) {
-        options.log(`the proxy failed to start ${failedStarts} times and was never up: giving up (the next lookup tries again): ${ended.reason}`)
+        options.log(
+          `the proxy failed to start ${failedStarts} times and was never up: giving up (the next lookup tries again): ${ended.reason}`,
+        )
         return 'gave up'
       }
     }

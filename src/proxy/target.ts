@@ -26,7 +26,12 @@ export function proxyTarget(server: EfsServer): ProxyTarget {
   return {
     fsId: server.fsId,
     port: efsNfsPort(),
-    serverName: formatEfsDnsName('{fs_id}.efs.{region}.{dns_name_suffix}', { fsId: server.fsId, region: server.region, suffix: server.dnsNameSuffix, az: undefined }),
+    serverName: formatEfsDnsName('{fs_id}.efs.{region}.{dns_name_suffix}', {
+      fsId: server.fsId,
+      region: server.region,
+      suffix: server.dnsNameSuffix,
+      az: undefined,
+    }),
   }
 }
 

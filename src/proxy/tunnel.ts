@@ -50,7 +50,9 @@ class TlsTunnel implements Tunnel {
     private readonly log: (line: string) => void,
   ) {
     this.ca = readEfsCa(config).pem
-    this.server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: SOCKET_BUFFER_BYTES }, (client) => this.onConnection(client))
+    this.server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: SOCKET_BUFFER_BYTES }, (client) =>
+      this.onConnection(client),
+    )
   }
 
   async listen(): Promise<void> {
@@ -59,7 +61,9 @@ class TlsTunnel implements Tunnel {
       this.server.listen({ port: this.port, host: '127.0.0.1', exclusive: true }, resolve)
     })
     writeState(this.config, this.state())
-    this.log(`listening on 127.0.0.1:${this.port} for ${this.target.fsId}, TLS to ${this.host}:${this.target.port} as ${this.target.serverName}`)
+    this.log(
+      `listening on 127.0.0.1:${this.port} for ${this.target.fsId}, TLS to ${this.host}:${this.target.port} as ${this.target.serverName}`,
+    )
     let last = ''
     this.refresh = setInterval(() => {
       const now = JSON.stringify(this.state())
@@ -163,7 +167,13 @@ class TlsTunnel implements Tunnel {
 }
 
 /** Listens on 127.0.0.1:`port`; each connection goes over TLS to `host` (the mount target). */
-export async function runTunnel(config: Config, target: ProxyTarget, host: string, port: number, log: (line: string) => void): Promise<Tunnel> {
+export async function runTunnel(
+  config: Config,
+  target: ProxyTarget,
+  host: string,
+  port: number,
+  log: (line: string) => void,
+): Promise<Tunnel> {
   const tunnel = new TlsTunnel(config, target, host, port, log)
   await tunnel.listen()
   return tunnel

@@ -35,21 +35,35 @@ function iniValue(value: string): string {
 
 /** Known keys in the order the option table declares them, then the rest (which the loader refuses). */
 function ordered(keys: Readonly<Record<string, string>>, known: readonly string[]): { key: string; value: string }[] {
-  const names = [...known.filter((k) => k in keys), ...Object.keys(keys).filter((k) => !known.includes(k)).sort()]
+  const names = [
+    ...known.filter((k) => k in keys),
+    ...Object.keys(keys)
+      .filter((k) => !known.includes(k))
+      .sort(),
+  ]
   return names.map((key) => ({ key, value: iniValue(keys[key] ?? '') }))
 }
 
 function renderConfig(inputs: RolloutInputs): string {
   const settings: Record<string, Record<string, string>> = { ...inputs.settings }
   if (inputs.bindPassword !== undefined) {
-    if (settings.ldap?.bind_password_file !== undefined) throw new EfsHomeError('CONFIG', 'rollout inputs: give bind_password or settings.ldap.bind_password_file, not both')
+    if (settings.ldap?.bind_password_file !== undefined)
+      throw new EfsHomeError('CONFIG', 'rollout inputs: give bind_password or settings.ldap.bind_password_file, not both')
     settings.ldap = { ...settings.ldap, bind_password_file: SECRET_PATH }
   }
   const known = Object.keys(OPTIONS)
-  const sectionNames = [...known.filter((s) => s in settings), ...Object.keys(settings).filter((s) => !known.includes(s)).sort()]
+  const sectionNames = [
+    ...known.filter((s) => s in settings),
+    ...Object.keys(settings)
+      .filter((s) => !known.includes(s))
+      .sort(),
+  ]
   const serverKeys = Object.keys(SERVER_OPTIONS)
   return template('efs-home.conf.hbs')({
-    sections: sectionNames.map((name) => ({ name, keys: ordered(settings[name] ?? {}, Object.keys((OPTIONS as Record<string, object>)[name] ?? {})) })),
+    sections: sectionNames.map((name) => ({
+      name,
+      keys: ordered(settings[name] ?? {}, Object.keys((OPTIONS as Record<string, object>)[name] ?? {})),
+    })),
     servers: Object.keys(inputs.servers)
       .sort()
       .map((name) => ({ name, keys: ordered(inputs.servers[name] ?? {}, serverKeys) })),
@@ -61,7 +75,12 @@ export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
   parseConfig(CONFIG_PATH, config) // a config the tools would refuse is never rolled out
   const staticCfg = template('auto_static.cfg.hbs')({ exports: inputs.exports })
   parseStaticCfg('/etc/auto_static.cfg', staticCfg)
-  const shipped = (path: string, ...from: string[]) => ({ path, mode: 0o644, content: readFileSync(packageFile(...from), 'utf8'), secret: false })
+  const shipped = (path: string, ...from: string[]) => ({
+    path,
+    mode: 0o644,
+    content: readFileSync(packageFile(...from), 'utf8'),
+    secret: false,
+  })
   return [
     { path: CONFIG_PATH, mode: 0o644, content: config, secret: false },
     ...(inputs.bindPassword === undefined ? [] : [{ path: SECRET_PATH, mode: 0o600, content: `${inputs.bindPassword}\n`, secret: true }]),
@@ -84,7 +103,11 @@ function current(file: string): { content: string | undefined; mode: number | un
 }
 
 /** Writes the files that differ under `root`; returns their paths and, with `diff`, what changed. */
-export function applyFiles(root: string, files: readonly ManagedFile[], options: { check: boolean }): { changed: string[]; diff: string[] } {
+export function applyFiles(
+  root: string,
+  files: readonly ManagedFile[],
+  options: { check: boolean },
+): { changed: string[]; diff: string[] } {
   const changed: string[] = []
   const diff: string[] = []
   for (const f of files) {

@@ -32,7 +32,11 @@ export function unlock(path: string): void {
 export async function withLock<T>(path: string, waitMs: number, work: () => T | Promise<T>, staleMs = 10_000): Promise<T> {
   const until = Date.now() + waitMs
   while (!tryLock(path, staleMs)) {
-    if (Date.now() > until) throw new EfsHomeError('LOCK', `lock ${path} still held after ${(waitMs / 1000).toFixed(1)} s; if no efs-home process is running, remove it`)
+    if (Date.now() > until)
+      throw new EfsHomeError(
+        'LOCK',
+        `lock ${path} still held after ${(waitMs / 1000).toFixed(1)} s; if no efs-home process is running, remove it`,
+      )
     await sleep(20)
   }
   try {

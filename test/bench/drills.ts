@@ -58,7 +58,12 @@ export async function runDrills(owner: Owner, lookups: number): Promise<DrillRes
     name: 'first LDAP URI black-holed (per-server timeout 1 s)',
     // siteConfig's [ldap] timeout is 1 s: no login may pay more than that for the dead server.
     pass: r.failed === 0 && added <= PER_SERVER_TIMEOUT_SECONDS,
-    figures: { ...stormFigures(r), 'median lookup': `${r.medianSeconds.toFixed(2)} s`, 'median without the black hole': `${healthy.medianSeconds.toFixed(2)} s`, 'added': `${added.toFixed(2)} s` },
+    figures: {
+      ...stormFigures(r),
+      'median lookup': `${r.medianSeconds.toFixed(2)} s`,
+      'median without the black hole': `${healthy.medianSeconds.toFixed(2)} s`,
+      added: `${added.toFixed(2)} s`,
+    },
   })
   return results
 }

@@ -52,7 +52,10 @@ function interleaved(commands: Record<string, string[]>, runs: number, env: Node
 const WARMUP_RUNS = 5
 
 export async function benchLookup(owner: Owner, runs: number): Promise<LookupBench> {
-  const users = Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
+  const users = Array.from({ length: USERS }, (_, i) => ({
+    uid: `u${i}`,
+    home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}`,
+  }))
   const slapd = await startSlapd(owner, users)
   const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
   const { file: noAgent } = writeConfig(owner, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))

@@ -92,7 +92,15 @@ export async function killDuringTransfer(owner: Owner, gib: number, killEverySec
   return {
     name: `proxy SIGKILLed every ${killEverySeconds} s during a ${gib} GiB transfer`,
     pass,
-    figures: { files: files.length, 'MiB read': files.length * FILE_MB, kills, retries, 'wrong checksums': wrong, unreadable, 'proxy processes after': processes.run + processes.supervise },
+    figures: {
+      files: files.length,
+      'MiB read': files.length * FILE_MB,
+      kills,
+      retries,
+      'wrong checksums': wrong,
+      unreadable,
+      'proxy processes after': processes.run + processes.supervise,
+    },
   }
 }
 
@@ -127,17 +135,33 @@ export async function loginsOnOneFileSystem(owner: Owner, lookups: number): Prom
   await startSlapd(owner, users, { netns: rig.ns, host: '127.0.0.1' })
   const inNs = [...rig.ns.exec, 'env', '-u', 'NODE_OPTIONS', `EFS_HOME_CONFIG=${rig.config}`, 'EFS_HOME_TEST_TARGET_PORT=3049', MAP_BIN]
   const env = { PATH: process.env.PATH }
-  const fifty = await storm(inNs, env, users.slice(0, 50).map((u) => u.uid), 50)
+  const fifty = await storm(
+    inNs,
+    env,
+    users.slice(0, 50).map((u) => u.uid),
+    50,
+  )
   const processes = proxyProcesses(rig)
   const results: DrillResult[] = [
     {
       name: '50 concurrent lookups for fresh users on one TLS file system',
       pass: fifty.failed === 0 && processes.run === 1 && processes.supervise === 1,
-      figures: { lookups: 50, answered: fifty.answered, failed: fifty.failed, 'proxy processes': processes.run, supervisors: processes.supervise },
+      figures: {
+        lookups: 50,
+        answered: fifty.answered,
+        failed: fifty.failed,
+        'proxy processes': processes.run,
+        supervisors: processes.supervise,
+      },
     },
   ]
   await waitFor('the lookup agent', () => (existsSync(join(rig.dir, 'run', 'lookup.sock.pid')) ? true : undefined))
-  await storm(inNs, env, users.slice(0, 10).map((u) => u.uid), 1)
+  await storm(
+    inNs,
+    env,
+    users.slice(0, 10).map((u) => u.uid),
+    1,
+  )
   const before = footprint(rig)
   const rssBefore = rssMb(agentPid(rig))
   const keys = Array.from({ length: lookups }, (_, i) => users[i % users.length]!.uid)

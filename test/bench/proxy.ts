@@ -33,19 +33,48 @@ export interface TunnelFigures {
 
 const peakRssMb = (pid: number) => rssMb(pid, 'VmHWM')
 
-export async function benchProxy(owner: Owner, megabytes: number, rounds: number): Promise<{ proxy: TunnelFigures; stunnel: TunnelFigures; proxyIdleRssMb: number; parallel: Record<string, { mbPerSecond: number; peakRssMb: number }>; ratios: Record<string, number> }> {
+export async function benchProxy(
+  owner: Owner,
+  megabytes: number,
+  rounds: number,
+): Promise<{
+  proxy: TunnelFigures
+  stunnel: TunnelFigures
+  proxyIdleRssMb: number
+  parallel: Record<string, { mbPerSecond: number; peakRssMb: number }>
+  ratios: Record<string, number>
+}> {
   const ns = createNetns(owner, 'bpx')
   const inNs = (argv: string[]) => [...ns.exec, 'env', '-u', 'NODE_OPTIONS', ...argv]
   const echo = inNs([process.execPath, '-e', "require('net').createServer((s) => s.pipe(s)).listen(4000, '127.0.0.1')"])
   spawnOwned(owner, echo[0]!, echo.slice(1))
   const ca = makeTestCa(owner)
   await startStunnel(owner, { accept: '127.0.0.1:3049', connect: '127.0.0.1:4000', cert: ca.issue(NAME, [NAME]), netns: ns })
-  const client = await startStunnel(owner, { accept: '127.0.0.1:5000', connect: '127.0.0.1:3049', client: { caFile: ca.caFile, checkHost: NAME }, netns: ns })
+  const client = await startStunnel(owner, {
+    accept: '127.0.0.1:5000',
+    connect: '127.0.0.1:3049',
+    client: { caFile: ca.caFile, checkHost: NAME },
+    netns: ns,
+  })
   const dir = scratchDir(owner, 'bpx')
-  const { file } = writeConfig(owner, `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 21000-21000\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`)
+  const { file } = writeConfig(
+    owner,
+    `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 21000-21000\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`,
+  )
   // As its supervisor and systemd unit run it (BENCH_NODE_FLAGS: extra node flags, to try some).
-  const run = inNs([process.execPath, ...PROXY_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), EFS_HOME_BIN, 'proxy', 'run', '--fs', FS_ID])
-  const proxy = spawnOwned(owner, run[0]!, run.slice(1), { env: { PATH: process.env.PATH, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: '3049' } })
+  const run = inNs([
+    process.execPath,
+    ...PROXY_NODE_FLAGS,
+    ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    EFS_HOME_BIN,
+    'proxy',
+    'run',
+    '--fs',
+    FS_ID,
+  ])
+  const proxy = spawnOwned(owner, run[0]!, run.slice(1), {
+    env: { PATH: process.env.PATH, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: '3049' },
+  })
   const proxyPid = await waitFor('the proxy', () => {
     try {
       return (JSON.parse(readFileSync(join(dir, 'run', `proxy-${FS_ID}.json`), 'utf8')) as { pid: number }).pid
@@ -53,7 +82,11 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
       return undefined
     }
   })
-  const stunnelPid = Number(execFileSync('pgrep', ['-f', `stunnel4 ${join(client.log, '..', 'stunnel.conf')}`], { encoding: 'utf8' }).trim().split('\n')[0])
+  const stunnelPid = Number(
+    execFileSync('pgrep', ['-f', `stunnel4 ${join(client.log, '..', 'stunnel.conf')}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  )
   void proxy
 
   const drive = async (port: number, args: string[]) => {
@@ -67,7 +100,14 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
   // Rounds alternate between the two tunnels (and which goes first), so a
   // slow spell of this shared machine falls on both alike.
-  const newTunnel = (port: number, pid: number) => ({ port, pid, mbps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] })
+  const newTunnel = (port: number, pid: number) => ({
+    port,
+    pid,
+    mbps: [] as number[],
+    p50: [] as number[],
+    p99: [] as number[],
+    cpu: [] as number[],
+  })
   const ourTunnel = newTunnel(21000, proxyPid)
   const theirTunnel = newTunnel(5000, stunnelPid)
   const tunnels = [ourTunnel, theirTunnel]
@@ -83,18 +123,23 @@ export async function benchProxy(owner: Owner, megabytes: number, rounds: number
       await sleep(100)
     }
   }
-  const [ours, theirs] = tunnels.map((t): TunnelFigures => ({
-    mbPerSecond: median(t.mbps),
-    rpcP50ms: median(t.p50),
-    rpcP99ms: median(t.p99),
-    cpuSecondsPerGiB: median(t.cpu),
-    peakRssMb: peakRssMb(t.pid),
-    rounds: t.mbps.map((mbps, i) => ({ mbPerSecond: mbps, rpcP50ms: t.p50[i] ?? NaN })),
-  })) as [TunnelFigures, TunnelFigures]
+  const [ours, theirs] = tunnels.map(
+    (t): TunnelFigures => ({
+      mbPerSecond: median(t.mbps),
+      rpcP50ms: median(t.p50),
+      rpcP99ms: median(t.p99),
+      cpuSecondsPerGiB: median(t.cpu),
+      peakRssMb: peakRssMb(t.pid),
+      rounds: t.mbps.map((mbps, i) => ({ mbPerSecond: mbps, rpcP50ms: t.p50[i] ?? NaN })),
+    }),
+  ) as [TunnelFigures, TunnelFigures]
   // Then as with nconnect=16: sixteen streams at once, after the rounds (peak
   // RSS above is from one connection at a time).
   const parallel: Record<string, { mbPerSecond: number; peakRssMb: number }> = {}
-  for (const [name, tunnel] of [['proxy', ourTunnel], ['stunnel', theirTunnel]] as const) {
+  for (const [name, tunnel] of [
+    ['proxy', ourTunnel],
+    ['stunnel', theirTunnel],
+  ] as const) {
     const started = process.hrtime.bigint()
     await Promise.all(Array.from({ length: PARALLEL_STREAMS }, () => drive(tunnel.port, ['throughput', String(megabytes / 2)])))
     const seconds = Number(process.hrtime.bigint() - started) / 1e9

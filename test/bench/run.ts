@@ -59,8 +59,13 @@ async function mapGenReport(): Promise<unknown> {
 
 async function proxyReport(): Promise<unknown> {
   const r = await benchProxy(owner, Number(option('--megabytes') ?? 256), Number(option('--rounds') ?? 9))
-  process.stdout.write(`TLS proxy vs stunnel client mode (same TLS server, echo behind it; medians of ${r.proxy.rounds.length} interleaved rounds)\n`)
-  for (const [name, f] of [['proxy', r.proxy], ['stunnel', r.stunnel]] as const) {
+  process.stdout.write(
+    `TLS proxy vs stunnel client mode (same TLS server, echo behind it; medians of ${r.proxy.rounds.length} interleaved rounds)\n`,
+  )
+  for (const [name, f] of [
+    ['proxy', r.proxy],
+    ['stunnel', r.stunnel],
+  ] as const) {
     process.stdout.write(
       `${name.padEnd(8)} ${f.mbPerSecond.toFixed(0).padStart(6)} MB/s, RPC p50 ${f.rpcP50ms.toFixed(3)} ms p99 ${f.rpcP99ms.toFixed(3)} ms, ${f.cpuSecondsPerGiB.toFixed(2)} CPU s/GiB, peak RSS ${f.peakRssMb.toFixed(0)} MB\n`,
     )
@@ -68,7 +73,9 @@ async function proxyReport(): Promise<unknown> {
   }
   process.stdout.write(`proxy RSS before any traffic: ${r.proxyIdleRssMb.toFixed(0)} MB\n`)
   for (const [name, f] of Object.entries(r.parallel)) {
-    process.stdout.write(`16 streams at once, ${name.padEnd(8)} ${f.mbPerSecond.toFixed(0).padStart(6)} MB/s in all, peak RSS since start ${f.peakRssMb.toFixed(0)} MB\n`)
+    process.stdout.write(
+      `16 streams at once, ${name.padEnd(8)} ${f.mbPerSecond.toFixed(0).padStart(6)} MB/s in all, peak RSS since start ${f.peakRssMb.toFixed(0)} MB\n`,
+    )
   }
   for (const [k, v] of Object.entries(r.ratios)) process.stdout.write(`ratio  ${k.padEnd(30)} ${v.toFixed(2)}\n`)
   process.stdout.write('\n')
@@ -79,9 +86,15 @@ async function proxyReport(): Promise<unknown> {
 async function stormReport(): Promise<unknown> {
   const levels = (option('--concurrency') ?? '1,10,50').split(',').map(Number)
   const rows = await benchStorm(owner, lookups, levels)
-  process.stdout.write(`login storm: ${lookups} lookups of existing users, efs-home-map vs the reference shell map (slapd with 20,000 users)\n`)
+  process.stdout.write(
+    `login storm: ${lookups} lookups of existing users, efs-home-map vs the reference shell map (slapd with 20,000 users)\n`,
+  )
   for (const r of rows) {
-    for (const [name, f] of [['map', r.map], ['no agent', r.inProcess], ['reference', r.reference]] as const) {
+    for (const [name, f] of [
+      ['map', r.map],
+      ['no agent', r.inProcess],
+      ['reference', r.reference],
+    ] as const) {
       process.stdout.write(
         `concurrency ${String(r.concurrency).padStart(2)} ${name.padEnd(9)} ${f.wallSeconds.toFixed(1).padStart(6)} s wall, ${f.failed} failed, ` +
           `median ${(f.medianSeconds * 1000).toFixed(0)} ms, slowest ${(f.slowestSeconds * 1000).toFixed(0)} ms, ` +
@@ -101,7 +114,9 @@ async function drillsReport(): Promise<unknown> {
   const report = async (work: () => Promise<DrillResult[]>) => {
     for (const r of await work()) {
       results.push(r)
-      const figures = Object.entries(r.figures).map(([k, v]) => `${k} ${v}`).join(', ')
+      const figures = Object.entries(r.figures)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
       process.stdout.write(`${r.pass ? 'PASS' : 'FAIL'} ${r.name}: ${figures}\n`)
     }
     for (const fn of cleanups.splice(0).reverse()) await fn()

@@ -52,7 +52,14 @@ export async function storm(
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
   seconds.sort((a, b) => a - b)
-  return { answered, failed, medianSeconds: seconds[seconds.length >> 1] ?? 0, slowestSeconds: seconds.at(-1) ?? 0, wallSeconds: (Date.now() - began) / 1000, errors: [...errors] }
+  return {
+    answered,
+    failed,
+    medianSeconds: seconds[seconds.length >> 1] ?? 0,
+    slowestSeconds: seconds.at(-1) ?? 0,
+    wallSeconds: (Date.now() - began) / 1000,
+    errors: [...errors],
+  }
 }
 
 export interface StormRow {
@@ -76,11 +83,18 @@ async function measured(slapd: Slapd, run: () => Promise<StormResult>, lookups: 
   const before = slapd.traffic()
   const r = await run()
   const after = slapd.traffic()
-  return { ...r, connectionsPerLookup: (after.connections - before.connections) / lookups, operationsPerLookup: (after.operations - before.operations) / lookups }
+  return {
+    ...r,
+    connectionsPerLookup: (after.connections - before.connections) / lookups,
+    operationsPerLookup: (after.operations - before.operations) / lookups,
+  }
 }
 
 export async function benchStorm(owner: Owner, lookups: number, levels: readonly number[]): Promise<StormRow[]> {
-  const users = Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}` }))
+  const users = Array.from({ length: USERS }, (_, i) => ({
+    uid: `u${i}`,
+    home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}`,
+  }))
   const slapd = await startSlapd(owner, users)
   const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
   const { file: noAgent } = writeConfig(owner, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))

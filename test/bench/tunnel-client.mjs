@@ -11,13 +11,18 @@ if (mode === 'throughput') {
   const chunk = Buffer.alloc(64 << 10, 7)
   let received = 0
   const started = process.hrtime.bigint()
-  const done = new Promise((resolve) => socket.on('data', (d) => (received += d.length) >= total && resolve()))
+  const done = new Promise((resolve) =>
+    socket.on('data', (d) => {
+      received += d.length
+      if (received >= total) resolve()
+    }),
+  )
   for (let sent = 0; sent < total; sent += chunk.length) {
     if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r))
   }
   await done
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  process.stdout.write(JSON.stringify({ seconds, mbPerSecond: (2 * total) / (1 << 20) / seconds }) + '\n')
+  process.stdout.write(`${JSON.stringify({ seconds, mbPerSecond: (2 * total) / (1 << 20) / seconds })}\n`)
 } else {
   const count = Number(a)
   const message = Buffer.alloc(Number(b), 1)
@@ -40,6 +45,6 @@ if (mode === 'throughput') {
   }
   latencies.sort((x, y) => x - y)
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
-  process.stdout.write(JSON.stringify({ p50ms: at(0.5), p99ms: at(0.99) }) + '\n')
+  process.stdout.write(`${JSON.stringify({ p50ms: at(0.5), p99ms: at(0.99) })}\n`)
 }
 socket.destroy()

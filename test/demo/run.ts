@@ -21,7 +21,7 @@ async function show(bin: string, args: string[], env: NodeJS.ProcessEnv): Promis
   const name = bin === MAP_BIN ? 'efs-home-map' : bin === MAP_GEN_BIN ? 'efs-map-gen' : 'efs-home'
   process.stdout.write(`\n$ ${name} ${args.map((a) => (/^[\w./:=-]+$/.test(a) ? a : `'${a}'`)).join(' ')}\n`)
   const r = await runNode(bin, args, env)
-  const indent = (text: string, prefix: string) => text.trimEnd().replace(/^/gm, prefix) + '\n'
+  const indent = (text: string, prefix: string) => `${text.trimEnd().replace(/^/gm, prefix)}\n`
   if (r.stdout !== '') process.stdout.write(indent(r.stdout, '  '))
   if (r.stderr !== '') process.stdout.write(indent(r.stderr, '  stderr: '))
   process.stdout.write(`  (exit ${r.code})\n`)
@@ -43,7 +43,7 @@ async function demo(): Promise<void> {
   const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}', EFS_MOUNT_TARGET))
   const env = mapEnv(file)
   heading(`the site config (${file})`)
-  process.stdout.write(readFileSync(file, 'utf8').trim().replace(/^/gm, '  ') + '\n')
+  process.stdout.write(`${readFileSync(file, 'utf8').trim().replace(/^/gm, '  ')}\n`)
   await show(EFS_HOME_BIN, ['config', 'check'], env)
 
   heading('autofs runs the program map for each /home/<user>')
@@ -76,10 +76,35 @@ async function demo(): Promise<void> {
   heading('efs-home firewall: only root may reach EFS')
   // The demo's EFS names resolve through a private /etc/hosts, in a mount namespace of their own.
   const hosts = join(dir, 'hosts')
-  writeFileSync(hosts, '127.0.0.1 localhost\n10.0.1.25 nw-syd-efs1 nw-syd-efs2\n10.0.1.26 fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\n')
-  const rules = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, process.execPath, EFS_HOME_BIN, 'firewall', 'render', '--source', source], { env, encoding: 'utf8' })
-  process.stdout.write(`\n$ efs-home firewall render --source ${source}\n${rules.stdout.trimEnd().replace(/^/gm, '  ')}\n${rules.stderr.replace(/^(?=.)/gm, '  stderr: ')}  (exit ${rules.status})\n`)
-  process.stdout.write('\nefs-home firewall apply loads these (iptables-restore --noflush, one jump from OUTPUT); check compares them\nwith the live rules; remove takes out exactly what apply put in.\n')
+  writeFileSync(
+    hosts,
+    '127.0.0.1 localhost\n10.0.1.25 nw-syd-efs1 nw-syd-efs2\n10.0.1.26 fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\n',
+  )
+  const rules = spawnSync(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount --bind "$0" /etc/hosts && exec "$@"',
+      hosts,
+      process.execPath,
+      EFS_HOME_BIN,
+      'firewall',
+      'render',
+      '--source',
+      source,
+    ],
+    { env, encoding: 'utf8' },
+  )
+  process.stdout.write(
+    `\n$ efs-home firewall render --source ${source}\n${rules.stdout.trimEnd().replace(/^/gm, '  ')}\n${rules.stderr.replace(/^(?=.)/gm, '  stderr: ')}  (exit ${rules.status})\n`,
+  )
+  process.stdout.write(
+    '\nefs-home firewall apply loads these (iptables-restore --noflush, one jump from OUTPUT); check compares them\nwith the live rules; remove takes out exactly what apply put in.\n',
+  )
 
   heading('LDAP goes down: answers from the last-known-good cache')
   await slapd.stop()

@@ -10,12 +10,14 @@ import { timestamped } from '../../util/log-line.js'
 
 export type AgentAction = 'run' | 'status' | 'stop'
 
-
 async function status(socketPath: string, json: boolean, out: Output): Promise<number> {
   const s = await agentStatus(socketPath, 2000)
   if (json) out.out(JSON.stringify({ socket: socketPath, ...s }, null, 2))
   else if (!s.up) out.out(`agent on ${socketPath}: ${s.problem}`)
-  else out.out(`agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered, ${s.rssMb} MB resident`)
+  else
+    out.out(
+      `agent pid ${s.pid} on ${socketPath} for ${s.config}: up ${Math.floor(Date.now() / 1000) - s.started} s, ${s.answered} lookups answered, ${s.rssMb} MB resident`,
+    )
   return s.up || s.state === 'absent' ? EXIT.ok : EXIT.no
 }
 

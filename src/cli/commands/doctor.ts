@@ -13,6 +13,8 @@ export async function doctorCommand(user: string | undefined, source: string, js
     results = [{ check: 'config', ok: false, detail: oneLine(err), fix: 'efs-home config check names the file, section and key' }]
   }
   if (json) out.out(JSON.stringify(results, null, 2))
-  else for (const r of results) out.out(`${r.ok ? 'ok  ' : 'FAIL'} ${r.check}: ${r.detail}${r.fix === undefined || r.ok ? '' : ` (fix: ${r.fix})`}`)
+  else
+    for (const r of results)
+      out.out(`${r.ok ? 'ok  ' : 'FAIL'} ${r.check}: ${r.detail}${r.fix === undefined || r.ok ? '' : ` (fix: ${r.fix})`}`)
   return results.every((r) => r.ok) ? 0 : 1
 }

@@ -36,13 +36,16 @@ async function act(action: FirewallAction, args: FirewallArgs, out: Output): Pro
       if (args.outputDir === undefined) out.out(set.text.trimEnd())
       else writeFileAtomic(join(args.outputDir, `efs-home.rules.v${set.family}`), set.text)
     }
-    if (args.outputDir !== undefined) out.out(`wrote ${built.sets.map((s) => join(args.outputDir ?? '', `efs-home.rules.v${s.family}`)).join(' and ')}`)
+    if (args.outputDir !== undefined)
+      out.out(`wrote ${built.sets.map((s) => join(args.outputDir ?? '', `efs-home.rules.v${s.family}`)).join(' and ')}`)
     return reportUnresolved(built, out)
   }
   if (action === 'apply') {
     const applied = await applyRules(config, built.sets)
-    if (applied.loaded.length > 0) out.out(applied.loaded.map((s) => `IPv${s.family}: ${config.firewall.chain} loaded, ${s.rules.length} rules`).join('; '))
-    for (const f of applied.failed) out.err(`efs-home: firewall apply: IPv${f.family}: ${f.error}; the IPv${f.family} rules are as they were`)
+    if (applied.loaded.length > 0)
+      out.out(applied.loaded.map((s) => `IPv${s.family}: ${config.firewall.chain} loaded, ${s.rules.length} rules`).join('; '))
+    for (const f of applied.failed)
+      out.err(`efs-home: firewall apply: IPv${f.family}: ${f.error}; the IPv${f.family} rules are as they were`)
     const unresolved = reportUnresolved(built, out)
     return applied.failed.length > 0 ? 2 : unresolved
   }

@@ -11,7 +11,8 @@ function describe(step: Step): string {
   switch (step.step) {
     case 'directory': {
       const tried = step.attempts.map(
-        (a) => `${a.uri}${a.demoted === true ? ' (tried last: failed recently)' : ''} ${a.ok ? 'answered' : `failed (${a.error ?? 'error'})`} in ${a.ms} ms`,
+        (a) =>
+          `${a.uri}${a.demoted === true ? ' (tried last: failed recently)' : ''} ${a.ok ? 'answered' : `failed (${a.error ?? 'error'})`} in ${a.ms} ms`,
       )
       return `directory       ${tried.join('; ') || 'no server tried'}`
     }
@@ -21,7 +22,8 @@ function describe(step: Step): string {
       return `location        ${step.location.raw}: server ${step.location.server}, export ${step.location.export}, path ${step.location.rest}`
     case 'classification': {
       const s = step.server
-      const efs = s.kind === 'efs' ? `, file system ${s.fsId ?? 'unknown'}, region ${s.region}${s.az === undefined ? '' : `, zone ${s.az}`}` : ''
+      const efs =
+        s.kind === 'efs' ? `, file system ${s.fsId ?? 'unknown'}, region ${s.region}${s.az === undefined ? '' : `, zone ${s.az}`}` : ''
       return `classification  ${s.name} is ${s.kind === 'efs' ? 'EFS' : 'classic NFS'} (by ${s.reason}${efs})`
     }
     case 'host':

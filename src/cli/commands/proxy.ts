@@ -11,7 +11,6 @@ import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
 import { timestamped } from '../../util/log-line.js'
 
-
 function status(config: Config, json: boolean, out: Output): number {
   let files: string[] = []
   try {
