@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path'
 import { agentsFor } from './fixtures/agents.js'
 import { siteConfig, writeConfig } from './fixtures/config.js'
-import { waitFor } from './fixtures/processes.js'
+import { spawnOwned, waitFor } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_BIN, mapEnv, runNode } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
@@ -188,6 +188,17 @@ t.test('an agent socket in a directory others may write to is never used', async
     'doctor says so',
   )
   t.same(agentsFor(file), [], 'no agent was started')
+})
+
+t.test('a PID file that names another process (a recycled PID, a forged file) is not the agent', async (t) => {
+  const { file, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
+  const bystander = spawnOwned(t, 'sleep', ['60'])
+  await waitFor('the bystander', () => (existsSync(`/proc/${bystander.pid}`) ? true : undefined))
+  for (const text of [`${bystander.pid}\n`, `${bystander.pid} 1\n`]) {
+    writeFileSync(join(dir, 'agent.sock.pid'), text)
+    t.match(await runNode(EFS_HOME_BIN, ['agent', 'stop'], mapEnv(file)), { code: 0, stdout: /: not running$/m }, JSON.stringify(text))
+    t.equal(bystander.exitCode, null, 'the process with that PID is left alone')
+  }
 })
 
 t.test('the protocol: what is not a well-formed question or a one-line answer is refused', async (t) => {

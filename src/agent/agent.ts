@@ -18,10 +18,11 @@ import { ConnectionPool } from '../directory/pool.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { makeTrustedDir } from '../util/trusted-files.js'
+import { ownIdentity } from '../util/process-identity.js'
 import { Deadline } from '../util/deadline.js'
 import { unlock, withLock } from '../util/lock.js'
 import { askAgent } from './client.js'
-import { agentFiles, readPid, unsafeSocketDir } from './files.js'
+import { agentFiles, pidFileText, readPidFile, unsafeSocketDir } from './files.js'
 import { type AgentAnswer, type AgentRequest, parseRequest, readOneLine } from './protocol.js'
 
 async function listenOnce(server: Server, socketPath: string): Promise<void> {
@@ -81,7 +82,7 @@ class LookupAgent {
       if ((await askAgent(this.socketPath, { kind: 'status' }, 1000)).kind === 'answer') return false
       rmSync(this.socketPath, { force: true })
       await listenOnce(this.server, this.socketPath)
-      writeFileAtomic(this.files.pid, `${process.pid}\n`)
+      writeFileAtomic(this.files.pid, pidFileText(ownIdentity()))
       return true
     })
     unlock(this.files.starting)
@@ -180,7 +181,7 @@ class LookupAgent {
     await new Promise<void>((done) => this.server.close(() => done()))
     this.pool.close()
     // Only what is still ours: a successor may already own the socket.
-    if (readPid(this.files.pid) === process.pid) {
+    if (readPidFile(this.files.pid)?.pid === process.pid) {
       rmSync(this.socketPath, { force: true })
       rmSync(this.files.pid, { force: true })
     }

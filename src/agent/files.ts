@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { isIdentity, isLiveRootProcess, type ProcessIdentity } from '../util/process-identity.js'
 import { dirProblem } from '../util/trusted-files.js'
 
 export const agentFiles = (socketPath: string) => ({
@@ -12,25 +13,26 @@ export const agentFiles = (socketPath: string) => ({
   binding: `${socketPath}.binding`,
 })
 
-export function readPid(file: string): number | undefined {
+/** The PID file's content: `PID START_TIME`, the agent's identity (src/util/process-identity.ts). */
+export function pidFileText(me: ProcessIdentity): string {
+  return `${me.pid} ${me.startTime}\n`
+}
+
+/** The identity an agent's PID file records, whoever it names now. */
+export function readPidFile(file: string): ProcessIdentity | undefined {
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim())
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+    const [pid, startTime] = readFileSync(file, 'utf8').trim().split(' ')
+    const id = { pid: Number(pid), startTime }
+    return isIdentity(id) ? id : undefined
   } catch {
     return undefined
   }
 }
 
-/** The PID in the agent's PID file, if that process is an efs-home agent (not a recycled PID). */
+/** The agent's PID, while the process its PID file names is alive, root's and the same one (not a recycled PID). */
 export function agentPid(socketPath: string): number | undefined {
-  const pid = readPid(agentFiles(socketPath).pid)
-  if (pid === undefined) return undefined
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-    return argv.includes('agent') && argv.includes('run') ? pid : undefined
-  } catch {
-    return undefined
-  }
+  const id = readPidFile(agentFiles(socketPath).pid)
+  return isLiveRootProcess(id) ? id?.pid : undefined
 }
 
 /**

@@ -1,7 +1,9 @@
 // What efs-map-gen would write: the static map from auto_static.cfg and,
 // with fromLdap, every valid home in the directory, plus the program map's
-// last-known-good cache from the same enumeration. Reads only; writing is
-// the caller's decision (check, diff, guard).
+// last-known-good cache from the same enumeration. It writes no map and no
+// cache (that is the caller's decision: check, diff, guard), but unless
+// asked only to read (--check) it starts the TLS proxies whose ports the map
+// names, so that what it reports is what mounts will find.
 
 import { readFileSync } from 'node:fs'
 import type { HomesCache } from '../cache/homes-cache.js'

@@ -1,18 +1,11 @@
 // Every socket read gives the proxy a fresh buffer outside the JavaScript
-// heap (up to 64 KiB), which is freed only when a garbage collection finds it
-// dead. The proxy allocates almost nothing else, so V8 sees no reason to
-// collect until tens of megabytes of dead buffers have piled up in the malloc
-// heap, and glibc keeps that memory once it has it: the proxy's resident size
-// settles near 80 MB after the first bulk transfer.
-//
-// So while one connection is open (NFS opens one per server unless mounted
-// with nconnect), the proxy runs a young-generation collection after every
-// 2 MiB it moves, which frees the buffers while they are young: peak RSS
-// ≈ 58 MB, and a collection takes well under a millisecond. With several
-// connections open it leaves collection to V8: young collections measured
-// erratic there (at 16 connections 75 MB with one every 8 MiB, but 130-150 MB
-// with one every 2, 4 or 16 MiB), against a steady ≈ 82 MB without them; and
-// a full collection took 20 ms on a 13 MB heap here.
+// heap, freed only when a collection finds it dead; the proxy allocates
+// little else, so V8 waits until tens of megabytes of dead buffers pile up,
+// and glibc keeps that memory. While one connection is open (NFS opens one
+// per server unless mounted with nconnect) the proxy collects young garbage
+// every few MiB it moves, which frees the buffers while they are young; with
+// several open it leaves collection to V8, where forced collections measured
+// erratic. The figures are in test/bench/results/ (npm run bench -- --only proxy).
 
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'

@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
  * How node runs the proxy, here and in efs-home-proxy@.service (a test keeps
- * the two equal). A 1 MiB young generation frees short-lived buffers sooner;
- * no V8 helper threads saves 3 to 4 MB of resident memory (their malloc
- * arenas) for a process whose JavaScript work is small and steady.
+ * the two equal). A small young generation frees short-lived buffers sooner;
+ * no V8 helper threads spares their malloc arenas, for a process whose
+ * JavaScript work is small and steady.
  */
 export const PROXY_NODE_FLAGS = ['--max-semi-space-size=1', '--single-threaded'] as const
 
