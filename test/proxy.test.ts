@@ -2,10 +2,9 @@
 // CA) -> nfs-ganesha, all inside a network namespace the test owns.
 
 import t from 'tap'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, X509Certificate } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { runCommand, spawnOwned, spawnReady, waitFor } from './fixtures/processes.js'
 import { AS_NOBODY, nobodyCopies } from './fixtures/as-nobody.js'
 import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
@@ -57,6 +56,8 @@ async function suite(): Promise<void> {
   })
 
   t.test('a TLS server that cannot be trusted gets no NFS: wrong name, unknown CA, expired, TLS 1.1', async (t) => {
+    // A zero-day certificate is valid until the second it was issued in: waited for until that has passed.
+    let expiring: string | undefined
     const cases: [string, RigOptions, RegExp][] = [
       [
         'certificate for another file system',
@@ -68,12 +69,26 @@ async function suite(): Promise<void> {
         { cert: () => makeTestCa(t).issue(FS_NAME, [FS_NAME]) },
         /unable to verify the first certificate|unable to get local issuer/,
       ],
-      ['expired certificate', { cert: (ca) => ca.issue(FS_NAME, [FS_NAME], { days: 0 }) }, /certificate has expired/],
+      [
+        'expired certificate',
+        {
+          cert: (ca) => {
+            const issued = ca.issue(FS_NAME, [FS_NAME], { days: 0 })
+            expiring = issued.certFile
+            return issued
+          },
+        },
+        /certificate has expired/,
+      ],
       ['server that speaks TLS 1.1 at most', { stunnelExtra: ['sslVersionMax = TLSv1.1', 'ciphers = DEFAULT@SECLEVEL=0'] }, /protocol/i],
     ]
     for (const [what, options, reason] of cases) {
-      await sleep(1100) // let a zero-day certificate expire
       const rig = await startRig(t, { ...options, role: 'pxf' })
+      if (expiring !== undefined) {
+        const until = Date.parse(new X509Certificate(readFileSync(expiring)).validTo)
+        await waitFor('the zero-day certificate to expire', () => (Date.now() > until ? true : undefined))
+        expiring = undefined
+      }
       const ensured = await rig.efsHome(['proxy', 'ensure', FS_ID])
       t.equal(ensured.code, 0, `${what}: the proxy itself starts`)
       const ls = await rig.exec(['nfs-ls', nfsUrl(Number(ensured.stdout.trim()))])

@@ -33,6 +33,7 @@ export function identityOf(pid: number): ProcessIdentity | undefined {
 
 export function ownIdentity(): ProcessIdentity {
   const me = identityOf(process.pid)
+  /* c8 ignore next -- only without /proc, where nothing of efs-home runs */
   if (me === undefined) throw new Error('cannot read /proc/self/stat')
   return me
 }
