@@ -31,9 +31,9 @@ export function thisHost(name: string): string | undefined {
   const own = hostname().toLowerCase()
   if (lower === own || lower === own.split('.')[0]) return "this host's own name"
   const v4 = numericIPv4(lower)
-  if (v4 !== undefined && (v4.startsWith('127.') || v4.startsWith('0.'))) return `loopback (${v4})`
-  if (isIPv6(lower) && (lower === '::1' || lower === '::' || /^::ffff:(127|0)\./.test(lower))) return `loopback (${lower})`
+  if (v4 !== undefined && (v4.startsWith('127.') || v4.startsWith('0.'))) return `loopback, ${v4}`
+  if (isIPv6(lower) && (lower === '::1' || lower === '::' || /^::ffff:(127|0)\./.test(lower))) return `loopback, ${lower}`
   const address = v4 ?? (isIPv6(lower) ? lower : undefined)
-  if (address !== undefined && ownAddresses().has(address)) return `an address of this host (${address})`
+  if (address !== undefined && ownAddresses().has(address)) return `an address of this host, ${address}`
   return undefined
 }

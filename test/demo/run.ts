@@ -35,6 +35,7 @@ async function demo(): Promise<void> {
     { uid: 'carol', home: `/import/${EFS_ID}/2/carol` },
     { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
     { uid: 'mallory', home: '/import/kamen/1/../../../etc' },
+    { uid: 'looper', home: '/import/127.1/1/looper' },
     ...Array.from({ length: 1000 }, (_, i) => ({ uid: `student${i}`, home: `/import/nw-syd-efs1/${1 + (i % 3)}/student${i}` })),
   ]
   const slapd = await startSlapd(owner, users)
@@ -51,7 +52,7 @@ async function demo(): Promise<void> {
   for (const user of ['plinich', 'plinich99', 'carol', 'dave', 'student42']) await show(MAP_BIN, [user], env)
 
   heading('keys and values it refuses (nothing printed, nothing mounted)')
-  for (const key of ['nobody', 'mallory', '*)(uid=*', '..', '-oremount']) await show(MAP_BIN, [key], env)
+  for (const key of ['nobody', 'mallory', 'looper', 'PLINICH99', '*)(uid=*', '..', '-oremount']) await show(MAP_BIN, [key], env)
 
   heading('the lookup agent the first lookup started answers the rest')
   await show(EFS_HOME_BIN, ['agent', 'status'], env)
