@@ -15,7 +15,7 @@ import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { readEfsCa } from '../proxy/ca.js'
 import { bindableByAnyone } from '../proxy/privileged-port.js'
 import { proxyHealth, readState } from '../proxy/state.js'
-import { liveSupervisor, readSupervisorRecord, startProblem } from '../proxy/supervision.js'
+import { startProblem } from '../proxy/supervision.js'
 import { proxyTarget, usesTls } from '../proxy/target.js'
 import { efsServersOf, type EfsServer } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
@@ -111,7 +111,7 @@ function proxyCheck(config: Config, server: EfsServer): CheckResult {
     const health = state === undefined ? undefined : proxyHealth(config, fsId, state.port)
     if (state !== undefined && health?.ok === true)
       return { check, ok: true, detail: `up on 127.0.0.1:${state.port}, PID ${state.pid}, ${state.connections.open} open connection(s)` }
-    const starting = startProblem(readSupervisorRecord(config, fsId), liveSupervisor(config, fsId) !== undefined)
+    const starting = startProblem(config, fsId)
     if (starting !== undefined)
       return { check, ok: false, detail: starting, fix: `fix the cause (see ${log}); the next lookup starts the proxy again` }
     if (health === undefined) return { check, ok: true, detail: 'not running; the first lookup starts it' }

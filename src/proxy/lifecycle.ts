@@ -9,7 +9,7 @@ import { Deadline } from '../util/deadline.js'
 import { isLiveRootProcess, type ProcessIdentity } from '../util/process-identity.js'
 import { assignPort } from './ports.js'
 import { readState, statePath } from './state.js'
-import { claimSupervision, liveSupervisor, readSupervisorRecord, removeSupervisorRecord, writeSupervisorRecord } from './supervision.js'
+import { claimSupervision, liveSupervisor, removeSupervisorRecord, type StartFailure, writeSupervisorRecord } from './supervision.js'
 import { efsServerById, proxyTarget } from './target.js'
 
 // How long the proxy may take at start to find its mount target (DNS, or the EFS API).
@@ -32,33 +32,33 @@ export async function runProxy(config: Config, fsId: string, log: (line: string)
 }
 
 /** Runs `fsId`'s proxy and starts it again whenever it dies, unless another supervisor already does. */
-export async function superviseProxy(
-  config: Config,
-  fsId: string,
-  proxyArgv: readonly string[],
-  log: (line: string) => void,
-): Promise<void> {
+export async function superviseProxy(config: Config, fsId: string, log: (line: string) => void): Promise<void> {
   const claim = await claimSupervision(config, fsId)
   if (!claim.claimed) {
     log(`PID ${claim.holder.pid} already supervises the proxy for ${fsId}; exiting`)
     return
   }
-  const { supervise } = await import('./supervisor.js')
+  const { PROXY_NODE_FLAGS, supervise } = await import('./supervisor.js')
   const supervisor = claim.holder
+  // This run of failed starts, kept here and written for lookups, status and doctor to read.
+  let failing: StartFailure | undefined
   const end = await supervise({
     command: process.execPath,
-    args: proxyArgv,
+    // The proxy runs from the same entry point as this supervisor.
+    args: [...PROXY_NODE_FLAGS, process.argv[1] ?? 'efs-home', 'proxy', 'run', '--fs', fsId],
     log,
     giveUpAfter: config.proxy.start_attempts,
     onStartFailure: (cause, attempts) => {
-      const since = readSupervisorRecord(config, fsId)?.failing?.since ?? Math.floor(Date.now() / 1000)
-      writeSupervisorRecord(config, { fsId, supervisor, failing: { cause, since, attempts } })
+      failing = { cause, since: failing?.since ?? Math.floor(Date.now() / 1000), attempts }
+      writeSupervisorRecord(config, { fsId, supervisor, failing })
     },
-    onSteady: () => writeSupervisorRecord(config, { fsId, supervisor }),
+    onSteady: () => {
+      failing = undefined
+      writeSupervisorRecord(config, { fsId, supervisor })
+    },
   })
   if (end === 'gave up') {
-    const record = readSupervisorRecord(config, fsId)
-    writeSupervisorRecord(config, { fsId, supervisor, ...(record?.failing === undefined ? {} : { failing: record.failing }), gaveUp: true })
+    writeSupervisorRecord(config, { fsId, supervisor, ...(failing === undefined ? {} : { failing }), gaveUp: true })
   } else {
     removeSupervisorRecord(config, fsId)
   }

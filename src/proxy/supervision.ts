@@ -73,12 +73,13 @@ export async function claimSupervision(
   })
 }
 
-/** Why a proxy is not up although something supervises it, from the supervisor's record. */
-export function startProblem(record: SupervisorRecord | undefined, live: boolean): string | undefined {
+/** Why a file system's proxy does not start, from its supervisor's record (one read), if it says. */
+export function startProblem(config: Config, fsId: string): string | undefined {
+  const record = readSupervisorRecord(config, fsId)
   if (record?.failing === undefined) return undefined
   const { cause, since, attempts } = record.failing
   const when = new Date(since * 1000).toISOString()
-  return record.gaveUp === true || !live
+  return record.gaveUp === true || !isLiveRootProcess(record.supervisor)
     ? `failed to start ${attempts} times since ${when}, then given up: ${cause}`
     : `failing to start since ${when} (${attempts} attempts, still retrying): ${cause}`
 }

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs'
 import { type Config, loadConfig } from '../../config/load.js'
 import { EfsHomeError } from '../../errors.js'
 import { proxyHealth, readState } from '../../proxy/state.js'
-import { liveSupervisor, readSupervisorRecord, startProblem } from '../../proxy/supervision.js'
+import { startProblem } from '../../proxy/supervision.js'
 import { efsServerById } from '../../proxy/target.js'
 import { Deadline } from '../../util/deadline.js'
 import { EXIT } from '../exit.js'
@@ -24,7 +24,7 @@ function status(config: Config, json: boolean, out: Output): number {
   const rows = fsIds.map((fsId) => {
     const state = readState(config, fsId)
     const health = state === undefined ? undefined : proxyHealth(config, fsId, state.port)
-    const starting = startProblem(readSupervisorRecord(config, fsId), liveSupervisor(config, fsId) !== undefined)
+    const starting = startProblem(config, fsId)
     const problem = health?.ok === true ? undefined : (starting ?? (health?.ok === false ? health.why : 'not running'))
     return { fsId, ...state, up: health?.ok === true, problem, uptime: state === undefined ? undefined : now - state.started }
   })
@@ -66,8 +66,7 @@ export async function proxyCommand(action: ProxyAction, fsId: string | undefined
     return EXIT.ok
   }
   if (action === 'supervise') {
-    const { PROXY_NODE_FLAGS } = await import('../../proxy/supervisor.js')
-    await lifecycle.superviseProxy(config, fsId, [...PROXY_NODE_FLAGS, process.argv[1] ?? 'efs-home', 'proxy', 'run', '--fs', fsId], log)
+    await lifecycle.superviseProxy(config, fsId, log)
     return EXIT.ok
   }
   const { ensureProxy } = await import('../../proxy/ensure.js')
