@@ -3,9 +3,9 @@
 
 import t, { type Test } from 'tap'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { EFS_ID, siteConfig, writeConfig } from './fixtures/config.js'
-import { MAP_BIN, MAP_GEN_BIN, ROOT, runNode } from './fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT, runNode, THIN_MAP } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startGanesha } from './fixtures/ganesha.js'
 import { runCommand } from './fixtures/processes.js'
@@ -121,18 +121,31 @@ async function runAutomount(
   return { results, mountCalls, log: readFileSync(join(work, 'automount.log'), 'utf8') }
 }
 
-t.test('ls /home/USER mounts each kind of home with the right arguments', { skip: missing }, async (t) => {
+t.test('ls /home/USER mounts each kind of home with the right arguments, the thin map asking the agent', { skip: missing }, async (t) => {
   const { clientNs, configFile } = await hosts()
   const work = prepareWork(t)
   const home = `${work}/home`
   const keys = ['alice', 'bob', 'carol', 'dave', 'nobody', 'mallory', '*']
+  const agentPidFile = join(dirname(configFile), 'agent', 'agent.pid')
+  const status = `${process.execPath} ${EFS_HOME_BIN} agent status --json`
   const outcome = await runAutomount(
     t,
     clientNs,
     work,
-    [`${home} program:${MAP_BIN} --timeout=10`],
-    keys.map((k) => `${home}/${k}`),
+    [`${home} program:${THIN_MAP} --timeout=10`],
+    [
+      // The first lookup finds no agent: the Node map answers and starts one, which answers the rest.
+      `${home}/${keys[0]}`,
+      `run:for i in $(seq 100); do [ -e ${agentPidFile} ] && exit 0; sleep 0.1; done; exit 1`,
+      ...keys.slice(1).map((k) => `${home}/${k}`),
+      `run:env -u NODE_OPTIONS ${status} > ${work}/agent-status.json`,
+    ],
     configFile,
+  )
+  t.match(
+    JSON.parse(readFileSync(`${work}/agent-status.json`, 'utf8')),
+    { up: true, answeredThin: 3 },
+    'bob, carol and dave: answered by the agent, asked by the thin map',
   )
   const result = (key: string) => outcome.results.get(`${home}/${key}`)
   t.match(result('alice'), { status: 0, listing: 'mounted-from-nw-syd-efs1__1_alice' })

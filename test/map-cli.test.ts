@@ -4,7 +4,7 @@ import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from './fixtures/config.js'
-import { MAP_BIN, mapEnv, ROOT, runNode } from './fixtures/run.js'
+import { MAP_BIN, MAPS, mapEnv, ROOT, runMap, runNode } from './fixtures/run.js'
 import { waitFor } from './fixtures/processes.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
@@ -19,17 +19,20 @@ const { file, dir } = writeConfig(t, siteConfig([slapd.url], '{dir}'))
 const { file: noAgent } = writeConfig(t, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
 
 // The contract holds whoever answers: the resident agent (the default; the
-// first lookup starts it) or the map process itself.
+// first lookup starts it) asked by the thin map or by the Node map, or the
+// Node map itself.
 await runNode(MAP_BIN, ['bob'], mapEnv(file))
-await waitFor('the agent', () => (existsSync(join(dir, 'agent.sock.pid')) ? true : undefined))
-for (const [how, config] of [
-  ['answered by the agent', file],
-  ['answered in-process', noAgent],
+await waitFor('the agent', () => (existsSync(join(dir, 'agent', 'agent.pid')) ? true : undefined))
+for (const [how, kind, config] of [
+  ['thin map, answered by the agent', 'thin', file],
+  ['Node map, answered by the agent', 'node', file],
+  ['thin map, agent off: answered by the Node map', 'thin', noAgent],
+  ['Node map, agent off: answered in-process', 'node', noAgent],
 ] as const) {
   t.test(`${how}: a known user: one entry line on stdout, nothing on stderr, exit 0`, async (t) => {
-    const alice = await runNode(MAP_BIN, ['alice'], mapEnv(config))
+    const alice = await runMap(kind, ['alice'], mapEnv(config))
     t.same(alice, { code: 0, stdout: `-fstype=nfs4,${EFS_OPTS} nw-syd-efs1:/1/alice\n`, stderr: '' })
-    const bob = await runNode(MAP_BIN, ['bob'], mapEnv(config))
+    const bob = await runMap(kind, ['bob'], mapEnv(config))
     t.same(bob, { code: 0, stdout: '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/bob\n', stderr: '' })
   })
 
@@ -50,7 +53,7 @@ for (const [how, config] of [
     ]
     const searches = slapd.searches()
     for (const [key, stderr] of cases) {
-      const r = await runNode(MAP_BIN, [key], mapEnv(config))
+      const r = await runMap(kind, [key], mapEnv(config))
       t.equal(r.code, 1, JSON.stringify(key))
       t.equal(r.stdout, '', 'nothing automount could mount')
       t.match(r.stderr, stderr)
@@ -60,12 +63,13 @@ for (const [how, config] of [
 }
 
 t.test('usage errors never print to stdout', async (t) => {
-  for (const args of [[], ['alice', 'bob']]) {
-    const r = await runNode(MAP_BIN, args, mapEnv(file))
-    t.equal(r.code, 2)
-    t.equal(r.stdout, '')
-    t.match(r.stderr, /^usage: efs-home-map KEY/)
-  }
+  for (const kind of Object.keys(MAPS) as (keyof typeof MAPS)[])
+    for (const args of [[], ['alice', 'bob']]) {
+      const r = await runMap(kind, args, mapEnv(file))
+      t.equal(r.code, 2, `${kind} ${JSON.stringify(args)}`)
+      t.equal(r.stdout, '')
+      t.match(r.stderr, /^usage: efs-home-map KEY/)
+    }
 })
 
 t.test('a broken config is one line naming the file and key', async (t) => {
@@ -91,7 +95,7 @@ t.test('what a lookup loads: the agent client only, or the lookup without yargs,
   t.match(viaAgent, /node_modules\/ini\//, 'the trace sees requires')
   for (const heavy of ['ldapts', 'yargs', 'handlebars', '@aws-sdk'])
     t.notMatch(viaAgent, `node_modules/${heavy}/`, `answered by the agent: ${heavy} not loaded`)
-  t.notMatch(viaAgent, /dist\/src\/lookup\//, 'nor the lookup itself')
+  t.notMatch(viaAgent, /dist\/src\/lookup\/lookup\.js/, 'nor the lookup itself (only its key check)')
   const inProcess = await traced(noAgent)
   t.match(inProcess, /node_modules\/ldapts\//, 'the trace sees imports')
   for (const heavy of ['yargs', 'handlebars', '@aws-sdk'])

@@ -1,103 +1,153 @@
 // The resident lookup agent (`efs-home agent run`): one process per host,
-// started by the first lookup that finds none, that answers efs-home-map
-// over a root-only Unix socket with the very lookupHome the map would run
-// itself. The map then costs a Node start-up and one round trip instead of
-// loading ldapts, the config table and the rest for every login.
+// run by systemd (efs-home-agent.service, --resident) or started by the first
+// lookup that finds none. It answers the program maps on 127.0.0.1:[home]
+// agent_port with the very lookupHome the Node map would run itself: the
+// thin map (maps/efs-home-map, bash) then costs no Node start-up at all.
+//
+// Only root gets answers: a question must carry the agent's ask key, from a
+// file only root can read (TCP has no SO_PEERCRED, and the peer's owner in
+// /proc/net/tcp costs a scan of every socket on the host per lookup; the
+// firewall's owner rule also refuses non-root connections to the port).
+// Every answer starts with the answer key from the same file, so a map knows
+// the answer is the agent's and not another process's that got the port.
 //
 // It re-reads the config file when the file changes, declines questions for
 // another config file, and exits after [home] agent_idle without a lookup
-// (or when the config no longer wants it at this socket).
+// (not when resident) or when the config no longer wants it on this port.
 
 import { rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { readConfigText } from '../config/ini-file.js'
 import { type Config, parseConfig } from '../config/load.js'
-import { EfsHomeError, oneLine } from '../errors.js'
+import { EfsHomeError, errnoCode, oneLine } from '../errors.js'
 import { ConnectionPool } from '../directory/pool.js'
 import { lookupHome } from '../lookup/lookup.js'
+import { AGENT, bindableByAnyone } from '../util/privileged-port.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { makeTrustedDir } from '../util/trusted-files.js'
 import { ownIdentity } from '../util/process-identity.js'
 import { Deadline } from '../util/deadline.js'
 import { unlock, withLock } from '../util/lock.js'
-import { askAgent } from './client.js'
-import { agentFiles, pidFileText, readPidFile, unsafeSocketDir } from './files.js'
-import { type AgentAnswer, type AgentRequest, parseRequest, readOneLine } from './protocol.js'
+import { AGENT_HOST, askAgent } from './client.js'
+import { agentFiles, agentPid, keysFileText, newKeys, pidFileText, readPidFile } from './files.js'
+import { type AgentAnswer, type AgentRequest, answerLine, parseRequest, readOneLine, type Via } from './protocol.js'
 
-async function listenOnce(server: Server, socketPath: string): Promise<void> {
-  // Root only: the socket is created 0600 whatever the umask was.
-  const umask = process.umask(0o177)
-  try {
-    await new Promise<void>((done, fail) => {
-      server.once('error', fail)
-      server.listen(socketPath, () => {
-        server.off('error', fail)
-        done()
-      })
-    })
-  } finally {
-    process.umask(umask)
-  }
+export interface AgentOptions {
+  /** Run by systemd: never idle out, and take the port over from an agent a lookup started. */
+  readonly resident: boolean
+  readonly log: (line: string) => void
 }
 
-/** The agent's life: its config, its kept connections, its socket and its idle clock, as named parts. */
+/** How `agent run` ends: 0 done (idle, signalled, moved: start again), 1 the config wants no agent here. */
+export type AgentExit = 0 | 1
+
+// How often the agent looks at its config file between lookups.
+const CONFIG_RECHECK_MS = 2000
+
+// How long a resident agent waits for a lookup-started one to let the port go.
+const TAKEOVER_MS = 5000
+
+function listenOnce(server: Server, port: number): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    server.once('error', fail)
+    // A deep queue (the kernel caps it at net.core.somaxconn): maps/efs-home-map connects without a timeout.
+    server.listen({ host: AGENT_HOST, port, exclusive: true, backlog: 4096 }, () => {
+      server.off('error', fail)
+      done()
+    })
+  })
+}
+
+/** The agent's life: its config, its kept connections, its port and its idle clock, as named parts. */
 class LookupAgent {
   private version: string
   private config: Config
   /** Connections to the directory, kept between lookups; new ones when the config changes. */
   private pool = new ConnectionPool()
-  private readonly socketPath: string
+  private readonly port: number
+  private readonly dir: string
   private readonly files: ReturnType<typeof agentFiles>
+  private readonly keys = newKeys()
   private readonly started = Date.now()
   private readonly server: Server
-  private answered = 0
+  private readonly answered: Record<Via, number> = { thin: 0, node: 0 }
+  private refused = 0
+  /** The config error last logged between lookups. */
+  private reported = ''
   private inFlight = 0
-  /** The config no longer names this agent at this socket: exit once the questions in flight are answered. */
-  private retiring = false
+  /** Why the agent exits once the questions in flight are answered: the config moved it, or wants none. */
+  private retiring: { why: string; exit: AgentExit } | undefined
   private stopping = false
   private idle: NodeJS.Timeout | undefined
-  private stopped: () => void = () => undefined
+  private stopped: (exit: AgentExit) => void = () => undefined
 
   constructor(
     private readonly file: string,
-    private readonly log: (line: string) => void,
+    private readonly options: AgentOptions,
   ) {
     this.version = readConfigText(file)
     this.config = parseConfig(file, this.version)
-    if (!this.config.home.agent) throw new EfsHomeError('CONFIG', `[home] agent is false in ${file}: lookups do not use an agent`)
-    this.socketPath = this.config.home.agent_socket
-    const unsafe = unsafeSocketDir(this.socketPath)
-    if (unsafe !== undefined)
-      throw new EfsHomeError('CONFIG', `[home] agent_socket ${this.socketPath}: ${unsafe}; lookups will not use an agent there`)
-    this.files = agentFiles(this.socketPath)
+    this.port = this.config.home.agent_port
+    this.dir = this.config.home.agent_dir
+    this.files = agentFiles(this.dir)
     this.server = createServer((socket) => this.onConnection(socket))
   }
 
   /** Listens (unless another agent already answers there) and runs until a signal, idleness or retirement. */
-  async run(): Promise<number> {
-    makeTrustedDir(dirname(this.socketPath), 'the [home] agent_socket directory')
+  async run(): Promise<AgentExit> {
+    if (!this.config.home.agent) {
+      this.options.log(`[home] agent is false in ${this.file}: lookups do not use an agent`)
+      return 1
+    }
+    const open = bindableByAnyone(this.port, AGENT)
+    if (open !== undefined) throw new EfsHomeError('CONFIG', `[home] agent_port ${this.port}: ${open}`)
+    makeTrustedDir(this.dir, 'the [home] agent_dir directory')
+    if (this.options.resident) await this.takeOver()
     const listening = await withLock(this.files.binding, 5000, async () => {
-      // A socket file with a live agent behind it: that agent serves; one without is a dead agent's.
-      if ((await askAgent(this.socketPath, { kind: 'status' }, 1000)).kind === 'answer') return false
-      rmSync(this.socketPath, { force: true })
-      await listenOnce(this.server, this.socketPath)
+      // A live agent on the port serves; a keys file without one is a dead agent's.
+      if ((await askAgent(this.config.home, { kind: 'status' }, 1000)).kind === 'answer') return false
+      // The keys are in place before the port: the first question and answer are checked against them.
+      writeFileAtomic(this.files.keys, keysFileText(this.keys), 0o600)
+      try {
+        await listenOnce(this.server, this.port)
+      } catch (err) {
+        rmSync(this.files.keys, { force: true })
+        if (errnoCode(err) === 'EADDRINUSE')
+          throw new EfsHomeError(
+            'CONFIG',
+            `[home] agent_port ${this.port} is taken by a process that is not an efs-home agent (ss -ltnp 'sport = :${this.port}' names it)`,
+          )
+        throw err
+      }
       writeFileAtomic(this.files.pid, pidFileText(ownIdentity()))
       return true
     })
     unlock(this.files.starting)
     if (!listening) {
-      this.log('another agent already answers on this socket')
+      this.options.log('another agent already answers on this port')
       return 0
     }
-    this.log(`answering lookups for ${this.file} on ${this.socketPath}`)
-    await new Promise<void>((done) => {
+    this.options.log(`answering lookups for ${this.file} on ${AGENT_HOST}:${this.port}${this.options.resident ? ' (resident)' : ''}`)
+    return await new Promise<AgentExit>((done) => {
       this.stopped = done
       this.armIdle()
-      process.once('SIGTERM', () => void this.shutdown('SIGTERM'))
-      process.once('SIGINT', () => void this.shutdown('SIGINT'))
+      // An edit that turns the agent off or moves it takes effect without waiting for a lookup.
+      setInterval(() => this.recheckConfig(), CONFIG_RECHECK_MS).unref()
+      process.once('SIGTERM', () => void this.shutdown('SIGTERM', 0))
+      process.once('SIGINT', () => void this.shutdown('SIGINT', 0))
     })
-    return 0
+  }
+
+  /** Asks an agent a lookup started to stop, and waits for its port (systemd's agent is the one to keep). */
+  private async takeOver(): Promise<void> {
+    const other = agentPid(this.dir)
+    if (other === undefined || other === process.pid) return
+    this.options.log(`taking over from the agent a lookup started (PID ${other})`)
+    process.kill(other, 'SIGTERM')
+    const until = Date.now() + TAKEOVER_MS
+    while (agentPid(this.dir) === other && Date.now() < until) await sleep(50)
   }
 
   /** The config to answer with, re-read when the file's text changed (an edit within the same second too); an error answers like the map's own load would. */
@@ -108,10 +158,25 @@ class LookupAgent {
       this.version = now
       this.pool.close()
       this.pool = new ConnectionPool()
-      this.log(`re-read ${this.file}`)
-      if (!this.config.home.agent || this.config.home.agent_socket !== this.socketPath) this.retiring = true
+      this.options.log(`re-read ${this.file}`)
+      const home = this.config.home
+      if (!home.agent) this.retiring = { why: 'the config no longer wants an agent', exit: 1 }
+      else if (home.agent_port !== this.port || home.agent_dir !== this.dir)
+        this.retiring = { why: 'the config moved the agent to another port or directory', exit: 0 }
     }
     return this.config
+  }
+
+  private recheckConfig(): void {
+    try {
+      this.currentConfig()
+    } catch (err) {
+      // The next lookup answers with this error, as the map's own load would; logged once.
+      const why = oneLine(err)
+      if (why !== this.reported) this.options.log(`cannot use ${this.file}: ${why}`)
+      this.reported = why
+    }
+    if (this.retiring !== undefined && this.inFlight === 0) void this.shutdown(this.retiring.why, this.retiring.exit)
   }
 
   private async lookup(request: Extract<AgentRequest, { kind: 'lookup' }>): Promise<AgentAnswer> {
@@ -121,7 +186,7 @@ class LookupAgent {
       const current = this.currentConfig()
       const deadline = new Deadline(Math.min(request.deadlineMs / 1000, current.home.deadline))
       const result = await lookupHome(current, request.key, { deadline, pool: this.pool })
-      this.answered += 1
+      this.answered[request.via] += 1
       return { ok: true, text: result.text }
     } catch (err) {
       return { ok: false, error: oneLine(err) }
@@ -129,25 +194,23 @@ class LookupAgent {
   }
 
   private status(): AgentAnswer {
-    const { file, socketPath, answered } = this
+    const { file, port, answered, refused } = this
     const rssMb = Math.round(process.memoryUsage.rss() / 1048576)
     return {
       ok: true,
       text: JSON.stringify({
         pid: process.pid,
         config: file,
-        socket: socketPath,
+        port,
+        resident: this.options.resident,
         started: Math.floor(this.started / 1000),
-        answered,
+        answered: answered.thin + answered.node,
+        answeredThin: answered.thin,
+        answeredNode: answered.node,
+        refused,
         rssMb,
       }),
     }
-  }
-
-  private answer(line: string): Promise<AgentAnswer> {
-    const request = parseRequest(line)
-    if (request === undefined) return Promise.resolve({ ok: false, error: 'a request that is not one' })
-    return request.kind === 'status' ? Promise.resolve(this.status()) : this.lookup(request)
   }
 
   private onConnection(socket: Socket): void {
@@ -156,40 +219,51 @@ class LookupAgent {
     socket.on('error', () => undefined)
     socket.on('close', () => {
       this.inFlight -= 1
-      if (this.retiring && this.inFlight === 0) void this.shutdown('the config no longer names this agent at this socket')
+      if (this.retiring !== undefined && this.inFlight === 0) void this.shutdown(this.retiring.why, this.retiring.exit)
       else this.armIdle()
     })
     readOneLine(
       socket,
-      (line) => void this.answer(line).then((answer) => socket.end(`${JSON.stringify(answer)}\n`)),
+      (line) => {
+        const request = parseRequest(line, this.keys.ask)
+        if (request === undefined) {
+          // Not root's question (or not a question): no answer, not even an error.
+          this.refused += 1
+          socket.destroy()
+          return
+        }
+        const answered = request.kind === 'status' ? Promise.resolve(this.status()) : this.lookup(request)
+        void answered.then((answer) => socket.end(answerLine(this.keys.answer, answer)))
+      },
       () => socket.destroy(),
     )
   }
 
-  /** (Re)starts the idle clock; it runs only while no question is being answered. */
+  /** (Re)starts the idle clock; it runs only while no question is being answered, and never for a resident agent. */
   private armIdle(): void {
     clearTimeout(this.idle)
-    if (this.inFlight > 0 || this.stopping) return
+    if (this.inFlight > 0 || this.stopping || this.options.resident) return
     const seconds = this.config.home.agent_idle
-    this.idle = setTimeout(() => void this.shutdown(`idle for ${seconds} s`), seconds * 1000)
+    this.idle = setTimeout(() => void this.shutdown(`idle for ${seconds} s`, 0), seconds * 1000)
   }
 
-  private async shutdown(why: string): Promise<void> {
+  private async shutdown(why: string, exit: AgentExit): Promise<void> {
     if (this.stopping) return
     this.stopping = true
     clearTimeout(this.idle)
     await new Promise<void>((done) => this.server.close(() => done()))
     this.pool.close()
-    // Only what is still ours: a successor may already own the socket.
+    // Only what is still ours: a successor may already own the files.
     if (readPidFile(this.files.pid)?.pid === process.pid) {
-      rmSync(this.socketPath, { force: true })
+      rmSync(this.files.keys, { force: true })
       rmSync(this.files.pid, { force: true })
     }
-    this.log(`exiting after ${this.answered} lookups: ${why}`)
-    this.stopped()
+    const total = this.answered.thin + this.answered.node
+    this.options.log(`exiting after ${total} lookups: ${why}`)
+    this.stopped(exit)
   }
 }
 
-export function runAgent(configFile: string, log: (line: string) => void): Promise<number> {
-  return new LookupAgent(resolve(configFile), log).run()
+export function runAgent(configFile: string, options: AgentOptions): Promise<AgentExit> {
+  return new LookupAgent(resolve(configFile), options).run()
 }

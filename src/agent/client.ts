@@ -1,11 +1,12 @@
-// The program map's side of the lookup agent: its [home] settings, read
-// without loading the rest, and one question over the agent's socket.
+// The Node map's side of the lookup agent: its [home] settings, read without
+// loading the rest, and one question over loopback TCP.
 
 import { connect } from 'node:net'
 import { decodeSections } from '../config/ini-file.js'
 import { MAP_OPTIONS } from '../config/map-options.js'
 import { readSection, type Values } from '../config/option.js'
-import { type AgentAnswer, type AgentRequest, parseAnswer, readOneLine } from './protocol.js'
+import { readKeys } from './files.js'
+import { type AgentAnswer, type AgentRequest, parseAnswer, readOneLine, requestLine } from './protocol.js'
 
 export type MapSettings = Values<typeof MAP_OPTIONS>
 
@@ -16,18 +17,39 @@ export function readMapSettings(file: string, text: string): MapSettings {
   return readSection(file, 'home', MAP_OPTIONS, home, false)
 }
 
+/**
+ * How long a lookup waits for the agent: agent_wait, at most the deadline less
+ * what doing the work itself takes (2 s, or half a deadline under 4 s), in
+ * whole milliseconds. maps/efs-home-map computes the same.
+ */
+export function agentWaitMs(settings: Pick<MapSettings, 'deadline' | 'agent_wait'>): number {
+  const deadlineMs = Math.round(settings.deadline * 1000)
+  const reserveMs = Math.min(2000, Math.floor(deadlineMs / 2))
+  return Math.min(Math.round(settings.agent_wait * 1000), deadlineMs - reserveMs)
+}
+
+// The agent must answer a little before the map stops waiting.
+const MARGIN_MS = 200
+
+/** The deadline a lookup gives the agent when it waits `waitMs` for it. */
+export const agentDeadlineMs = (waitMs: number) => Math.max(1, waitMs - MARGIN_MS)
+
 export type Asked =
   | { readonly kind: 'answer'; readonly answer: AgentAnswer }
-  /** Nobody listens there (no socket, or a dead agent's): start one. */
+  /** Nobody listens there (no keys, or nothing on the port): start one. */
   | { readonly kind: 'absent' }
   /** Connected, but no usable answer within the time given: replace it. */
   | { readonly kind: 'unresponsive'; readonly why: string }
 
-export function askAgent(socketPath: string, request: AgentRequest, ms: number): Promise<Asked> {
+export const AGENT_HOST = '127.0.0.1'
+
+export function askAgent(settings: Pick<MapSettings, 'agent_dir' | 'agent_port'>, request: AgentRequest, ms: number): Promise<Asked> {
+  const keys = readKeys(settings.agent_dir)
+  if (keys === undefined) return Promise.resolve({ kind: 'absent' })
   return new Promise((resolve) => {
     let connected = false
     let settled = false
-    const socket = connect({ path: socketPath })
+    const socket = connect({ host: AGENT_HOST, port: settings.agent_port })
     const settle = (asked: Asked) => {
       if (settled) return
       settled = true
@@ -35,17 +57,17 @@ export function askAgent(socketPath: string, request: AgentRequest, ms: number):
       socket.destroy()
       resolve(asked)
     }
-    const timer = setTimeout(() => settle(connected ? { kind: 'unresponsive', why: `no answer within ${ms} ms` } : { kind: 'absent' }), ms)
+    const timer = setTimeout(() => settle({ kind: 'unresponsive', why: `no answer within ${ms} ms` }), ms)
     socket.once('connect', () => {
       connected = true
-      socket.write(`${JSON.stringify(request)}\n`)
+      socket.write(requestLine(keys.ask, request))
     })
     socket.on('error', (err) => settle(connected ? { kind: 'unresponsive', why: err.message } : { kind: 'absent' }))
     readOneLine(
       socket,
       (line) => {
-        const answer = parseAnswer(line)
-        settle(answer === undefined ? { kind: 'unresponsive', why: 'an answer that is not one' } : { kind: 'answer', answer })
+        const parsed = parseAnswer(line, keys.answer)
+        settle('bad' in parsed ? { kind: 'unresponsive', why: parsed.bad } : { kind: 'answer', answer: parsed.answer })
       },
       (why) => settle({ kind: 'unresponsive', why }),
     )

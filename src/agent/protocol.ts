@@ -1,18 +1,32 @@
-// What the program map and the lookup agent say to each other over the
-// agent's Unix socket: one JSON line each way.
+// What a program map and the lookup agent say to each other over loopback
+// TCP: one line each way, in words a bash script can split without forking.
+//
+//   question: lookup <ask> <via> <deadline-ms> <key> <config file>     (via: thin | node)
+//             status <ask>
+//   answer:   <answer> ok <text> | <answer> no <error> | <answer> declined <why>
+//
+// <ask> and <answer> are the agent's two keys from its root-only keys file
+// (src/agent/files.ts): a question without <ask> is not root's and gets no
+// answer; an answer without <answer> is not the agent's. The key is checked
+// before it is sent (src/lookup/key.ts: no spaces), the config file is the
+// rest of the line. <text> is one map entry (or, for status, a JSON object).
 
 import type { Socket } from 'node:net'
 
+/** Who asks: maps/efs-home-map (bash) or the Node map. */
+export type Via = 'thin' | 'node'
+
 export type AgentRequest =
   /** A lookup, for the config file the map would have read, within `deadlineMs`. */
-  { readonly kind: 'lookup'; readonly config: string; readonly key: string; readonly deadlineMs: number } | { readonly kind: 'status' }
+  | { readonly kind: 'lookup'; readonly via: Via; readonly config: string; readonly key: string; readonly deadlineMs: number }
+  | { readonly kind: 'status' }
 
 export type AgentAnswer =
   | { readonly ok: true; readonly text: string }
   /** `declined`: not this agent's to answer (another config file); the map does the lookup itself. */
   | { readonly ok: false; readonly error: string; readonly declined?: boolean }
 
-// A key is at most a few hundred bytes; anything longer is not ours.
+// A question is a few hundred bytes; anything longer is not ours.
 const MAX_LINE = 16 * 1024
 
 /** Calls `onLine` with the first line `socket` sends; `onBad` when it sends too much, or ends first. */
@@ -40,35 +54,37 @@ export function readOneLine(socket: Socket, onLine: (line: string) => void, onBa
   })
 }
 
-/** The JSON object on `line`, or undefined for anything else. */
-function parseObject(line: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(line)
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
+const ONE_LINE = /^[^\r\n\0]*$/
+const LOOKUP_RE = /^lookup (\S+) (thin|node) ([1-9]\d{0,6}) (\S+) (\/.*)$/
+const STATUS_RE = /^status (\S+)$/
+
+export function requestLine(ask: string, request: AgentRequest): string {
+  return request.kind === 'status'
+    ? `status ${ask}\n`
+    : `lookup ${ask} ${request.via} ${request.deadlineMs} ${request.key} ${request.config}\n`
 }
 
-export function parseRequest(line: string): AgentRequest | undefined {
-  const v = parseObject(line)
-  if (v?.kind === 'status') return { kind: 'status' }
-  if (
-    v?.kind !== 'lookup' ||
-    typeof v.config !== 'string' ||
-    typeof v.key !== 'string' ||
-    typeof v.deadlineMs !== 'number' ||
-    !(v.deadlineMs > 0)
-  )
-    return undefined
-  return { kind: 'lookup', config: v.config, key: v.key, deadlineMs: v.deadlineMs }
+/** The question `line` asks, if it is one and carries `ask`. */
+export function parseRequest(line: string, ask: string): AgentRequest | undefined {
+  if (STATUS_RE.exec(line)?.[1] === ask) return { kind: 'status' }
+  const m = ONE_LINE.test(line) ? LOOKUP_RE.exec(line) : null
+  if (m === null || m[1] !== ask) return undefined
+  return { kind: 'lookup', via: m[2] as Via, deadlineMs: Number(m[3]), key: m[4] ?? '', config: m[5] ?? '' }
 }
 
-export function parseAnswer(line: string): AgentAnswer | undefined {
-  const v = parseObject(line)
-  // automount reads one line: an answer of more is not one.
-  if (v?.ok === true && typeof v.text === 'string' && !/[\r\n\0]/.test(v.text)) return { ok: true, text: v.text }
-  if (v?.ok === false && typeof v.error === 'string')
-    return { ok: false, error: v.error, ...(v.declined === true ? { declined: true } : {}) }
-  return undefined
+/** The answer's line; an error of several lines (never expected) is joined into one. */
+export function answerLine(key: string, answer: AgentAnswer): string {
+  const flat = (text: string) => text.replace(/[\r\n\0]+/g, ' ')
+  if (answer.ok) return `${key} ok ${flat(answer.text)}\n`
+  return `${key} ${answer.declined === true ? 'declined' : 'no'} ${flat(answer.error)}\n`
+}
+
+/** The answer `line` carries, or why it is not the agent's answer (`key`: the agent's answer key). */
+export function parseAnswer(line: string, key: string): { answer: AgentAnswer } | { bad: string } {
+  const m = /^(\S+) (ok|no|declined) (.*)$/.exec(line)
+  if (m === null || !ONE_LINE.test(line)) return { bad: 'an answer that is not one' }
+  if (m[1] !== key) return { bad: "an answer without the agent's key" }
+  const text = m[3] ?? ''
+  if (m[2] === 'ok') return text === '' ? { bad: 'an empty answer' } : { answer: { ok: true, text } }
+  return { answer: { ok: false, error: text, ...(m[2] === 'declined' ? { declined: true } : {}) } }
 }

@@ -2,7 +2,6 @@
 // that stopped answering. Loaded only on that path.
 
 import { rmSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { tryLock } from '../util/lock.js'
 import { packageFile } from '../util/package-files.js'
 import { spawnDetached } from '../util/spawn-detached.js'
@@ -13,9 +12,9 @@ import { agentFiles, agentPid } from './files.js'
 const START_LOCK_STALE_MS = 10_000
 
 /** Starts an agent for `configFile` in the background, unless another lookup is already starting one. */
-export function startAgent(configFile: string, socketPath: string): void {
-  const files = agentFiles(socketPath)
-  makeTrustedDir(dirname(socketPath), 'the [home] agent_socket directory')
+export function startAgent(configFile: string, dir: string): void {
+  const files = agentFiles(dir)
+  makeTrustedDir(dir, 'the [home] agent_dir directory')
   // Held until the agent listens (it removes it): a storm starts one agent, not fifty.
   if (!tryLock(files.starting, START_LOCK_STALE_MS)) return
   // A 1 MB young generation: a lookup's garbage is small and short-lived, and the agent stays some 20 MB smaller.
@@ -26,10 +25,11 @@ export function startAgent(configFile: string, socketPath: string): void {
   )
 }
 
-/** Kills an agent that accepts but does not answer, and clears its socket for the next one. */
-export function retireAgent(socketPath: string): void {
-  const pid = agentPid(socketPath)
+/** Kills an agent that accepts but does not answer, and clears its files for the next one. */
+export function retireAgent(dir: string): void {
+  const pid = agentPid(dir)
   if (pid !== undefined) process.kill(pid, 'SIGKILL')
-  rmSync(socketPath, { force: true })
-  rmSync(agentFiles(socketPath).pid, { force: true })
+  const files = agentFiles(dir)
+  rmSync(files.keys, { force: true })
+  rmSync(files.pid, { force: true })
 }

@@ -62,11 +62,19 @@ function services<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T> {
           .positional('action', {
             choices: ['run', 'status', 'stop'] as const,
             demandOption: true,
-            describe: 'run: the agent in the foreground (lookups start it themselves); status; stop',
+            describe:
+              'run: the agent in the foreground (lookups start it themselves; efs-home-agent.service runs it --resident); status: whether it is up, and which map its answers went to; stop',
+          })
+          .option('resident', {
+            type: 'boolean',
+            default: false,
+            describe: 'run: never exit for idleness, and take the port over from an agent a lookup started (systemd)',
           })
           .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
       (args) =>
-        dispatch(`agent ${args.action}`, async () => (await import('./commands/agent.js')).agentCommand(args.action, args.json, out)),
+        dispatch(`agent ${args.action}`, async () =>
+          (await import('./commands/agent.js')).agentCommand(args.action, { json: args.json, resident: args.resident }, out),
+        ),
     )
 }
 
@@ -159,8 +167,11 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
       (await import('./commands/proxy.js')).proxyCommand(action, fsId, false, out),
     )
   }
-  if (argv.length === 2 && argv[0] === 'agent' && argv[1] === 'run') {
-    return runGuarded('efs-home: agent run', out, async () => (await import('./commands/agent.js')).agentCommand('run', false, out))
+  if (argv[0] === 'agent' && argv[1] === 'run' && (argv.length === 2 || (argv.length === 3 && argv[2] === '--resident'))) {
+    const resident = argv.length === 3
+    return runGuarded('efs-home: agent run', out, async () =>
+      (await import('./commands/agent.js')).agentCommand('run', { json: false, resident }, out),
+    )
   }
   const { default: yargs } = await import('yargs')
   let code: number = EXIT.ok

@@ -55,11 +55,19 @@ export function parseConfig(file: string, text: string): Config {
       throw new ConfigError(file, `unknown section [${name}] (known: ldap, home, efs, nfs, proxy, firewall, server "NAME")`)
     }
   }
+  const home = readSection(file, 'home', OPTIONS.home, sections.home ?? {})
+  const efs = readSection(file, 'efs', OPTIONS.efs, sections.efs ?? {})
+  const { first, last } = efs.port_range
+  if (home.agent_port >= first && home.agent_port <= last)
+    throw new ConfigError(file, `${home.agent_port} is one of the TLS proxies' ports ([efs] port_range ${first}-${last})`, {
+      section: 'home',
+      key: 'agent_port',
+    })
   return {
     file,
     ldap: readSection(file, 'ldap', OPTIONS.ldap, sections.ldap ?? {}),
-    home: readSection(file, 'home', OPTIONS.home, sections.home ?? {}),
-    efs: readSection(file, 'efs', OPTIONS.efs, sections.efs ?? {}),
+    home,
+    efs,
     nfs: readSection(file, 'nfs', OPTIONS.nfs, sections.nfs ?? {}),
     proxy: readSection(file, 'proxy', OPTIONS.proxy, sections.proxy ?? {}),
     firewall: readSection(file, 'firewall', OPTIONS.firewall, sections.firewall ?? {}),

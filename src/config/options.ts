@@ -41,21 +41,6 @@ const cidrList: v.Parser<Cidr[]> = (raw) =>
       return cidr
     })
 
-// The kernel's NFS client takes its source ports from 665-1023 (sunrpc
-// min_resvport..max_resvport); a proxy port there could be taken from it.
-const NFS_RESERVED_FIRST = 665
-
-/** Proxy ports only root can bind, clear of the NFS client's reserved ports: no user can stand in for a proxy. */
-const proxyPorts: v.Parser<{ first: number; last: number }> = (raw) => {
-  const range = v.portRange(raw)
-  if (range.last >= NFS_RESERVED_FIRST) {
-    throw new v.ValueError(
-      `'${raw}' reaches port ${NFS_RESERVED_FIRST} or above: ports from 1024 can be bound by any user, who could then stand in for a proxy, and 665-1023 are the NFS client's own source ports; use ports below ${NFS_RESERVED_FIRST} (default 250-349)`,
-    )
-  }
-  return range
-}
-
 const chainName: v.Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9_-]{1,28}$/.test(raw) || ['INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING'].includes(raw.toUpperCase())) {
     throw new v.ValueError(`'${raw}' is not a name for a chain of our own (letters, digits, _ -, at most 28)`)
@@ -125,7 +110,7 @@ export const OPTIONS = {
     ),
     ca_file: option(v.absolutePath, '/etc/efs-home/efs-ca.pem', 'CA certificates that EFS server certificates must chain to.'),
     port_range: option(
-      proxyPorts,
+      v.rootOnlyPortRange,
       '250-349',
       "Local ports for the TLS proxies, one per file system: below 665, so only root can bind them (while net.ipv4.ip_unprivileged_port_start stays above them) and the NFS client's own source ports (665-1023) are left alone.",
     ),

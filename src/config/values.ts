@@ -131,6 +131,28 @@ export const dnsSuffix: Parser<string> = (raw) => {
   return raw.toLowerCase()
 }
 
+// The kernel's NFS client takes its source ports from 665-1023 (sunrpc
+// min_resvport..max_resvport); a port of ours there could be taken from it.
+export const NFS_RESERVED_FIRST = 665
+
+const ROOT_ONLY_WHY = `ports from 1024 can be bound by any user, who could then stand in for efs-home, and ${NFS_RESERVED_FIRST}-1023 are the NFS client's own source ports`
+
+/** A port only root can bind, clear of the NFS client's reserved ports: no user can stand in for the process listening there. */
+export const rootOnlyPort: Parser<number> = (raw) => {
+  const port = Number(raw)
+  if (!/^\d{1,5}$/.test(raw) || port < 1 || port >= NFS_RESERVED_FIRST)
+    throw new ValueError(`'${raw}' is not a port from 1 to ${NFS_RESERVED_FIRST - 1}: ${ROOT_ONLY_WHY}`)
+  return port
+}
+
+/** Ports only root can bind, clear of the NFS client's reserved ports. */
+export const rootOnlyPortRange: Parser<{ first: number; last: number }> = (raw) => {
+  const range = portRange(raw)
+  if (range.last >= NFS_RESERVED_FIRST)
+    throw new ValueError(`'${raw}' reaches port ${NFS_RESERVED_FIRST} or above: ${ROOT_ONLY_WHY}; use ports below ${NFS_RESERVED_FIRST}`)
+  return range
+}
+
 export const portRange: Parser<{ first: number; last: number }> = (raw) => {
   const m = /^(\d{1,5})-(\d{1,5})$/.exec(raw)
   const first = Number(m?.[1])

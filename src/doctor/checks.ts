@@ -2,7 +2,6 @@
 // use it, one result per check with what to do when it fails.
 
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { agentStatus } from '../agent/status.js'
 import type { Config } from '../config/load.js'
 import { onFirstServer } from '../directory/servers.js'
@@ -13,7 +12,7 @@ import { checkRules, buildRules } from '../firewall/firewall.js'
 import { lookupHome } from '../lookup/lookup.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { readEfsCa } from '../proxy/ca.js'
-import { bindableByAnyone } from '../proxy/privileged-port.js'
+import { bindableByAnyone } from '../util/privileged-port.js'
 import { proxyHealth, readState } from '../proxy/state.js'
 import { startProblem } from '../proxy/supervision.js'
 import { proxyTarget, usesTls } from '../proxy/target.js'
@@ -154,23 +153,30 @@ async function firewallCheck(config: Config, source: string): Promise<CheckResul
 export async function agentCheck(config: Config): Promise<CheckResult> {
   const check = 'lookup agent'
   if (!config.home.agent) return { check, ok: true, detail: 'off ([home] agent = false): every lookup does the work itself' }
-  const socket = config.home.agent_socket
-  const s = await agentStatus(socket, PROBE_MS)
+  const where = `127.0.0.1:${config.home.agent_port}`
+  const s = await agentStatus(config.home, PROBE_MS)
   if (s.up && s.config !== config.file) {
     return {
       check,
       ok: false,
-      detail: `PID ${s.pid} on ${socket} serves ${s.config}, not ${config.file}: lookups do the work themselves`,
+      detail: `PID ${s.pid} on ${where} serves ${s.config}, not ${config.file}: lookups do the work themselves`,
       fix: 'efs-home agent stop; the next lookup starts one for this config',
     }
   }
-  if (s.up) return { check, ok: true, detail: `PID ${s.pid} on ${socket}: ${s.answered} lookups answered, ${s.rssMb} MB resident` }
-  if (s.state === 'absent') return { check, ok: true, detail: `not running on ${socket}; the next lookup starts it` }
+  if (s.up) {
+    const how = s.resident ? 'resident' : 'started by a lookup'
+    return {
+      check,
+      ok: true,
+      detail: `PID ${s.pid} on ${where} (${how}): ${s.answered} lookups answered (${s.answeredThin} for the thin map, ${s.answeredNode} for the Node map), ${s.rssMb} MB resident`,
+    }
+  }
+  if (s.state === 'absent') return { check, ok: true, detail: `not running on ${where}; the next lookup starts it` }
   const fix =
     s.state === 'unsafe'
-      ? `make ${dirname(socket)} root's own and writable by root only`
+      ? `make ${config.home.agent_dir} root's own and writable by root only, and keep net.ipv4.ip_unprivileged_port_start above [home] agent_port`
       : 'efs-home agent stop; the next lookup starts a new one'
-  return { check, ok: false, detail: `${socket}: ${s.problem}`, fix: `${fix} (lookups do the work themselves meanwhile)` }
+  return { check, ok: false, detail: `${where}: ${s.problem}`, fix: `${fix} (lookups do the work themselves meanwhile)` }
 }
 
 /**
@@ -198,17 +204,31 @@ export function forwardingCheck(read = (file: string) => readFileSync(file, 'utf
   }
 }
 
-function autofsCheck(): CheckResult {
-  const snippet = '/etc/auto.master.d/home.autofs'
-  if (!existsSync(snippet) || !readFileSync(snippet, 'utf8').includes('efs-home-map')) {
+/** What the master map snippet runs: the thin map (the fast path) or the Node map itself. */
+export function autofsCheck(snippet = '/etc/auto.master.d/home.autofs'): CheckResult {
+  const check = 'autofs'
+  const program = /\bprogram:(\S+)/.exec(existsSync(snippet) ? readFileSync(snippet, 'utf8') : '')?.[1]
+  if (program === undefined || !program.endsWith('efs-home-map')) {
     return {
-      check: 'autofs',
+      check,
       ok: false,
       detail: `${snippet} does not name efs-home-map`,
       fix: 'install maps/auto.master.d/home.autofs and reload autofs',
     }
   }
-  return { check: 'autofs', ok: true, detail: `${snippet} uses efs-home-map` }
+  let head = ''
+  try {
+    head = readFileSync(program, 'utf8').slice(0, 200)
+  } catch (err) {
+    return { check, ok: false, detail: `${snippet} runs ${program}: ${oneLine(err)}`, fix: 'install efs-home (or the rollout) again' }
+  }
+  if (head.startsWith('#!/bin/bash') && head.includes('efs-home-map KEY: the autofs program map for /home, thin'))
+    return { check, ok: true, detail: `${snippet} runs ${program}, the thin map (the fast path)` }
+  return {
+    check,
+    ok: true,
+    detail: `${snippet} runs ${program}, the Node map: every lookup starts Node; link it to the package's maps/efs-home-map for the fast path`,
+  }
 }
 
 export async function runChecks(config: Config, options: { user?: string; source: string }): Promise<CheckResult[]> {

@@ -29,6 +29,8 @@ export function renderRules(config: Config, family: Family, addresses: readonly 
     unreachable: family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable',
     loopback: family === 4 ? '127.0.0.1/32' : '::1/128',
     ports: first === last ? String(first) : `${first}:${last}`,
+    // The agent listens on 127.0.0.1 only.
+    agentPort: family === 4 && config.home.agent ? config.home.agent_port : undefined,
   })
   return { family, text, rules: text.split('\n').filter((line) => line.startsWith('-A ')) }
 }

@@ -91,6 +91,7 @@ export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
     shipped('/etc/systemd/system/autofs.service.d/efs-home.conf', 'templates', 'autofs.service.d', 'static.conf'),
     shipped('/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'),
     shipped('/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'),
+    shipped('/etc/systemd/system/efs-home-agent.service', 'templates', 'efs-home-agent.service'),
   ]
 }
 

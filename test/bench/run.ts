@@ -1,7 +1,7 @@
 // npm run bench [-- --only lookup|storm|map-gen|proxy|drills
 //                   --runs 100 --lookups 1000 --concurrency 1,10,50
 //                   --sizes 10000,100000,300000 --megabytes 256 --rounds 9
-//                   --gib 2 --kill-every 3 --growth-lookups 10000
+//                   --gib 2 --kill-every 3 --growth-lookups 10000 --soak-lookups 100000
 //                   --json FILE]:
 // benchmarks and drills, not tests. Prints tables of medians, ratios and
 // counts; --json FILE writes them (with the commit and Node version) for
@@ -33,12 +33,16 @@ const only = option('--only')
 const cleanups: (() => unknown)[] = []
 const owner: Owner = { teardown: (fn) => cleanups.push(fn) }
 async function lookupReport(): Promise<unknown> {
-  const lookup = await benchLookup(owner, runs)
+  const lookup = await benchLookup(owner, runs, Number(option('--soak-lookups') ?? 100000))
   const rows = [
     ...Object.entries(lookup.medianMs).map(([k, v]) => `median ${k.padEnd(34)} ${v.toFixed(1).padStart(8)} ms`),
+    ...Object.entries(lookup.cpuMsPerLookup).map(([k, v]) => `CPU per lookup ${k.padEnd(26)} ${v.toFixed(1).padStart(8)} ms`),
     ...Object.entries(lookup.ratios).map(([k, v]) => `ratio  ${k.padEnd(34)} ${v.toFixed(2).padStart(8)}`),
     ...Object.entries(lookup.peakRssKb).map(([k, v]) => `peak RSS ${k.padEnd(32)} ${(v / 1024).toFixed(1).padStart(8)} MB`),
   ]
+  const { soak } = lookup
+  const samples = soak.samples.map((x) => `${x.after}: ${x.rssMb.toFixed(0)} MB, ${x.openFiles} files`).join('; ')
+  rows.push(`agent over ${soak.lookups} lookups through the thin map (${soak.failed} failed): ${samples}`)
   process.stdout.write(`lookup latency (${runs} runs each, slapd with 20,000 users)\n${rows.join('\n')}\n\n`)
   return lookup
 }
@@ -91,7 +95,8 @@ async function stormReport(): Promise<unknown> {
   )
   for (const r of rows) {
     for (const [name, f] of [
-      ['map', r.map],
+      ['thin map', r.thin],
+      ['node map', r.map],
       ['no agent', r.inProcess],
       ['reference', r.reference],
     ] as const) {
@@ -101,8 +106,10 @@ async function stormReport(): Promise<unknown> {
           `LDAP per lookup: ${f.connectionsPerLookup.toFixed(2)} connections, ${f.operationsPerLookup.toFixed(2)} operations\n`,
       )
     }
-    for (const error of [r.map, r.inProcess, r.reference].flatMap((f) => f.errors)) process.stdout.write(`  failure: ${error}\n`)
-    process.stdout.write(`concurrency ${String(r.concurrency).padStart(2)} ratio map / reference wall time ${r.ratio.toFixed(2)}\n`)
+    for (const error of [r.thin, r.map, r.inProcess, r.reference].flatMap((f) => f.errors)) process.stdout.write(`  failure: ${error}\n`)
+    process.stdout.write(
+      `concurrency ${String(r.concurrency).padStart(2)} ratio thin map / reference: wall time ${r.ratio.wall.toFixed(2)}, median login ${r.ratio.median.toFixed(2)}\n`,
+    )
   }
   process.stdout.write('\n')
   for (const fn of cleanups.splice(0).reverse()) await fn()

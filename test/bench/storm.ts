@@ -1,13 +1,14 @@
 // Login storms: many lookups, a few at a time, as a lab full of students
 // logging in at nine o'clock makes them. The runner is shared with the
-// drills; the benchmark runs efs-home-map and the reference shell map side by
-// side at concurrency 1, 10 and 50 on one slapd with 20,000 users, and counts
+// drills; the benchmark runs efs-home-map (the thin map, the Node map, the Node
+// map without an agent) and the reference shell map side by side at
+// concurrency 1, 10 and 50 on one slapd with 20,000 users, and counts
 // what each costs the directory (connections and operations per lookup).
 
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
 import { runCommand } from '../fixtures/processes.js'
-import { EFS_HOME_BIN, MAP_BIN } from '../fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN, THIN_MAP } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
 import { BASE, type Slapd, startSlapd } from '../fixtures/slapd.js'
 import { referenceScript } from './reference.js'
@@ -64,12 +65,15 @@ export async function storm(
 
 export interface StormRow {
   readonly concurrency: number
+  /** The thin map, as automount runs it: the agent answers. */
+  readonly thin: StormResult & LdapCost
+  /** The Node map asking the agent. */
   readonly map: StormResult & LdapCost
   /** The map with [home] agent = false: every lookup loads everything. */
   readonly inProcess: StormResult & LdapCost
   readonly reference: StormResult & LdapCost
-  /** map wall time / reference wall time. */
-  readonly ratio: number
+  /** thin map / reference: wall time and median login. */
+  readonly ratio: { readonly wall: number; readonly median: number }
 }
 
 interface LdapCost {
@@ -107,10 +111,19 @@ export async function benchStorm(owner: Owner, lookups: number, levels: readonly
     await runCommand('rm', ['-f', join(dir, 'cache', 'homes.json')], env)
     // The first lookup of each level finds no agent and starts one, as after a reboot.
     await runCommand(EFS_HOME_BIN, ['agent', 'stop'], env)
+    const thin = await measured(slapd, () => storm([THIN_MAP], env, keys, concurrency), lookups)
+    await runCommand('rm', ['-f', join(dir, 'cache', 'homes.json')], env)
     const map = await measured(slapd, () => storm([MAP_BIN], env, keys, concurrency), lookups)
     const inProcess = await measured(slapd, () => storm(['env', `EFS_HOME_CONFIG=${noAgent}`, MAP_BIN], env, keys, concurrency), lookups)
     const reference = await measured(slapd, () => storm(['bash', referenceScript()], env, keys, concurrency), lookups)
-    rows.push({ concurrency, map, inProcess, reference, ratio: map.wallSeconds / reference.wallSeconds })
+    rows.push({
+      concurrency,
+      thin,
+      map,
+      inProcess,
+      reference,
+      ratio: { wall: thin.wallSeconds / reference.wallSeconds, median: thin.medianSeconds / reference.medianSeconds },
+    })
   }
   return rows
 }

@@ -1,6 +1,7 @@
 // efs-home lookup USER: the program map's lookup, step by step.
 
-import { loadConfig } from '../../config/load.js'
+import { agentStatus } from '../../agent/status.js'
+import { type Config, loadConfig } from '../../config/load.js'
 import { oneLine } from '../../errors.js'
 import { lookupHome, type Step } from '../../lookup/lookup.js'
 import { formatMountOptions } from '../../mount/options.js'
@@ -35,10 +36,22 @@ function describe(step: Step): string {
   }
 }
 
+/** Which of the two ways automount's lookups of this config are answered now (README, "Two ways to answer"). */
+async function answeredBy(config: Config): Promise<string> {
+  if (!config.home.agent) return 'the Node map, which does every lookup itself ([home] agent = false)'
+  const where = `127.0.0.1:${config.home.agent_port}`
+  const s = await agentStatus(config.home, 1000)
+  if (s.up && s.config === config.file) return `the agent on ${where} (PID ${s.pid}), asked by the thin map: the fast path`
+  if (s.up) return `the Node map, by itself: the agent on ${where} serves ${s.config}`
+  if (s.state === 'absent') return `the Node map this time; it starts the agent on ${where} for the next lookups`
+  return `the Node map, by itself: the agent on ${where} is ${s.problem}`
+}
+
 export async function lookupCommand(user: string, json: boolean, out: Output): Promise<number> {
   const steps: Step[] = []
   const config = loadConfig()
-  if (!json) out.out(`config          ${config.file}`)
+  const path = await answeredBy(config)
+  if (!json) out.out(`config          ${config.file}\nanswered by     ${path}`)
   try {
     const result = await lookupHome(config, user, {
       observe: (step) => {
@@ -46,12 +59,12 @@ export async function lookupCommand(user: string, json: boolean, out: Output): P
         if (!json) out.out(describe(step))
       },
     })
-    if (json) out.out(JSON.stringify({ key: user, ok: true, source: result.source, entry: result.text, steps }, null, 2))
+    if (json) out.out(JSON.stringify({ key: user, ok: true, answeredBy: path, source: result.source, entry: result.text, steps }, null, 2))
     return EXIT.ok
   } catch (err) {
     // No entry is this command's answer, not its failure: explained on stdout like the rest.
     const code = errorCodeOf(err)
-    if (json) out.out(JSON.stringify({ key: user, ok: false, error: { code, message: oneLine(err) }, steps }, null, 2))
+    if (json) out.out(JSON.stringify({ key: user, ok: false, answeredBy: path, error: { code, message: oneLine(err) }, steps }, null, 2))
     else out.out(`result          no entry: ${oneLine(err)} [${code}]`)
     return EXIT.no
   }
