@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { writeConfig } from './fixtures/config.js'
 import { createNetns, killNetnsProcesses } from './fixtures/netns.js'
 import { runCommand, spawnOwned, spawnReady, waitFor } from './fixtures/processes.js'
-import { EFS_HOME_BIN, MAP_BIN, ROOT } from './fixtures/run.js'
+import { EFS_HOME_BIN, MAP_BIN, ROOT, THIN_MAP } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { kernelLacks, skipWithout } from './fixtures/kernel.js'
@@ -263,7 +263,7 @@ async function suite(): Promise<void> {
       /^ok {3}lookup agent: off \(\[home\] agent = false\)/,
       new RegExp(`^ok   lookup dns: -fstype=nfs4,${OPTS} ${FS.byDns}\\.efs\\.us-east-1\\.amazonaws\\.com:/1/dns$`),
     ])
-    writeFileSync(join(masterD, 'home.autofs'), '/home program:/usr/local/sbin/efs-home-map --timeout=300\n')
+    writeFileSync(join(masterD, 'home.autofs'), `/home program:${THIN_MAP} --timeout=300\n`)
     // Loaded, but the API-only file system's DNS name cannot be protected by name: reported, exit 1.
     t.equal((await inside(scenario, [process.execPath, EFS_HOME_BIN, 'firewall', 'apply', '--source', '/nonexistent'], file)).code, 1)
     const json = JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]
@@ -272,6 +272,25 @@ async function suite(): Promise<void> {
       ['ldap ldap://127.0.0.1:1', 'firewall'],
       'autofs fixed; the rest as before',
     )
+    t.match(json.find((c) => c.check === 'autofs')?.detail, /runs .*maps\/efs-home-map, the thin map \(the fast path\)$/)
+    writeFileSync(join(masterD, 'home.autofs'), `/home program:${MAP_BIN} --timeout=300\n`)
+    const nodeMap = (JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]).find(
+      (c) => c.check === 'autofs',
+    )
+    t.match(nodeMap, {
+      ok: true,
+      detail: /runs .*efs-home-map\.js, the Node map: every lookup starts Node; link it to the package's maps\/efs-home-map/,
+    })
+    writeFileSync(join(masterD, 'home.autofs'), '/home program:/nonexistent/efs-home-map --timeout=300\n')
+    const missing = (JSON.parse((await doctor(['--json'])).stdout) as { check: string; ok: boolean; detail: string }[]).find(
+      (c) => c.check === 'autofs',
+    )
+    t.match(
+      missing,
+      { ok: false, detail: /runs \/nonexistent\/efs-home-map: .*no such file/i },
+      'a master map naming a program that is not there',
+    )
+    writeFileSync(join(masterD, 'home.autofs'), `/home program:${THIN_MAP} --timeout=300\n`)
     t.equal(
       json.find((c) => c.check === 'firewall')?.detail,
       `${FS.byApi}.efs.us-east-1.amazonaws.com does not resolve`,

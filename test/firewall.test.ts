@@ -63,6 +63,7 @@ function probe(ns: Netns, as: 'root' | 'nobody', proto: 'tcp' | 'udp', host: str
 }
 
 const PROXY_PORT = 300
+const AGENT_PORT = 249
 
 /** efs-home run inside the namespace as a boot unit would run it, with our /etc/hosts. */
 function efsHome(ns: Netns, config: string, hosts: string, args: string[], env: NodeJS.ProcessEnv = {}, bin = EFS_HOME_BIN) {
@@ -83,7 +84,7 @@ function efsHome(ns: Netns, config: string, hosts: string, args: string[], env: 
 }
 
 for (const backend of ['nft', 'legacy'] as const) {
-  t.test(`${backend}: only root reaches EFS and the proxy ports; apply is idempotent; remove restores`, async (t) => {
+  t.test(`${backend}: only root reaches EFS, the proxy ports and the agent; apply is idempotent; remove restores`, async (t) => {
     if (skipWithout(t, 'netns', 'mountns', 'ipv6', `owner-${backend}`)) return
     const ns = createNetns(t, `fw${backend.slice(0, 3)}`)
     const [save4, save6, ipt4, ipt6] = [
@@ -106,6 +107,7 @@ for (const backend of ['nft', 'legacy'] as const) {
       'tcp:::1:2049',
       'tcp:127.0.0.3:2049',
       `tcp:127.0.0.1:${PROXY_PORT}`,
+      `tcp:127.0.0.1:${AGENT_PORT}`,
       'tcp:127.0.0.2:8080',
       'tcp:127.0.0.4:2049',
     ]
@@ -116,18 +118,19 @@ for (const backend of ['nft', 'legacy'] as const) {
     writeFileSync(hosts, '127.0.0.1 localhost\n::1 localhost\n127.0.0.3 efs-by-name\n')
     const { file: config } = writeConfig(
       t,
-      `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nport_range = ${PROXY_PORT}-${PROXY_PORT + 10}\n[firewall]\nbackend = ${backend}\n` +
+      `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[home]\nagent_port = ${AGENT_PORT}\n[efs]\nport_range = ${PROXY_PORT}-${PROXY_PORT + 10}\n[firewall]\nbackend = ${backend}\n` +
         '[server "efs-a"]\ntype = efs\nmount_target_ip = 127.0.0.2\n[server "efs-v6"]\ntype = efs\nmount_target_ip = ::1\n[server "efs-by-name"]\ntype = efs\n',
     )
     const applied = await efsHome(ns, config, hosts, ['firewall', 'apply', '--source', '/nonexistent'])
     t.equal(applied.code, 0, applied.stderr)
-    t.match(applied.stdout, /IPv4: EFS-HOME loaded, 6 rules; IPv6: EFS-HOME loaded, 4 rules/)
+    t.match(applied.stdout, /IPv4: EFS-HOME loaded, 7 rules; IPv6: EFS-HOME loaded, 4 rules/)
 
     const expect: [string, 'tcp' | 'udp', string, number, string, string][] = [
       ['EFS 2049', 'tcp', '127.0.0.2', 2049, 'open', 'refused'],
       ['EFS by name 2049', 'tcp', '127.0.0.3', 2049, 'open', 'refused'],
       ['EFS IPv6 2049', 'tcp', '::1', 2049, 'open', 'refused'],
       ['proxy port', 'tcp', '127.0.0.1', PROXY_PORT, 'open', 'refused'],
+      ['lookup agent port', 'tcp', '127.0.0.1', AGENT_PORT, 'open', 'refused'],
       ['RPC 111/tcp', 'tcp', '127.0.0.2', 111, 'refused', 'refused'],
       ['RPC 111/udp', 'udp', '127.0.0.2', 111, 'refused', 'refused'],
       ['another port on the EFS address', 'tcp', '127.0.0.2', 8080, 'open', 'open'],
@@ -145,7 +148,7 @@ for (const backend of ['nft', 'legacy'] as const) {
 
     t.match(await efsHome(ns, config, hosts, ['firewall', 'check', '--source', '/nonexistent']), {
       code: 0,
-      stdout: /in step: IPv4 6 rules, IPv6 4 rules/,
+      stdout: /in step: IPv4 7 rules, IPv6 4 rules/,
     })
     sh(ns, [ipt4, '-D', 'EFS-HOME', '1'])
     sh(ns, [ipt6, '-A', 'OUTPUT', '-j', 'EFS-HOME'])
@@ -244,12 +247,12 @@ t.test('efs-map-gen --firewall protects an EFS server as soon as auto_static.cfg
   const source = join(dir, 'auto_static.cfg')
   writeFileSync(source, 'kamen/1\n')
   const args = ['--source', source, '--output', join(dir, 'auto.static'), '--firewall']
-  t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 2 rules/ })
+  t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), { code: 0, stdout: /IPv4: EFS-HOME loaded, 3 rules/ })
   t.notMatch(saved(ns, 'iptables-nft-save'), '127.0.0.9')
   writeFileSync(source, 'kamen/1\nnw-syd-efs7/1\n')
   t.match(await efsHome(ns, config, hosts, args, {}, MAP_GEN_BIN), {
     code: 0,
-    stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 4 rules/,
+    stdout: /written, 2 exports[\s\S]*IPv4: EFS-HOME loaded, 5 rules/,
   })
   t.match(saved(ns, 'iptables-nft-save'), '-A EFS-HOME -d 127.0.0.9/32 -p tcp -m tcp --dport 111 -j REJECT --reject-with tcp-reset')
 })
@@ -263,7 +266,7 @@ t.test('no EFS servers: a valid chain closing the proxy ports; an unresolvable n
   const empty = writeConfig(t, '[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[firewall]\nbackend = nft\n[server "kamen"]\ntype = nfs\n')
   t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'apply', '--source', '/nonexistent']), {
     code: 0,
-    stdout: /IPv4: EFS-HOME loaded, 2 rules; IPv6: EFS-HOME loaded, 2 rules/,
+    stdout: /IPv4: EFS-HOME loaded, 3 rules; IPv6: EFS-HOME loaded, 2 rules/,
     stderr: '',
   })
   t.match(await efsHome(ns, empty.file, hosts, ['firewall', 'check', '--source', '/nonexistent']), { code: 0 })

@@ -139,10 +139,12 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
     'the firewall rules rendered',
   )
   t.equal(files['etc/efs-home/efs-ca.pem']?.split('BEGIN CERTIFICATE').length, 5, 'the EFS trust anchor: four Amazon root CAs')
-  for (const unit of ['autofs.service.d/efs-home.conf', 'efs-home-firewall.service', 'efs-home-proxy@.service'])
+  for (const unit of ['autofs.service.d/efs-home.conf', 'efs-home-firewall.service', 'efs-home-proxy@.service', 'efs-home-agent.service'])
     t.ok(files[`etc/systemd/system/${unit}`], unit)
   t.equal(files['opt/efs-home'], `-> efs-home-${version}`)
-  t.equal(files['usr/local/sbin/efs-home-map'], '-> /opt/efs-home/dist/src/bin/efs-home-map.js')
+  t.equal(files['usr/local/sbin/efs-home-map'], '-> /opt/efs-home/maps/efs-home-map', 'the thin map')
+  t.equal(files['usr/local/sbin/efs-map-gen'], '-> /opt/efs-home/dist/src/bin/efs-map-gen.js')
+  t.equal(files['usr/local/bin/efs-home'], '-> /opt/efs-home/dist/src/bin/efs-home.js')
   t.notMatch(first.stdout + first.stderr, SECRET, 'the secret is never logged')
 
   const second = await ansible(ansibleRoot)
@@ -192,7 +194,7 @@ t.test('systemd-analyze verify: every unit and drop-in the rollout installs', as
   const units = scratchDir(t, 'units')
   const rewrite = (text: string) =>
     text.split('/usr/local/bin/efs-home').join(EFS_HOME_BIN).split('/usr/local/sbin/efs-map-gen').join(MAP_GEN_BIN)
-  for (const unit of ['efs-home-firewall.service', 'efs-home-proxy@.service']) {
+  for (const unit of ['efs-home-firewall.service', 'efs-home-proxy@.service', 'efs-home-agent.service']) {
     writeFileSync(join(units, unit), rewrite(readFileSync(join(ansibleRoot, 'etc/systemd/system', unit), 'utf8')))
   }
   copyFileSync(join(units, 'efs-home-proxy@.service'), join(units, 'efs-home-proxy@fs-0123abcd.service'))
@@ -204,7 +206,7 @@ t.test('systemd-analyze verify: every unit and drop-in the rollout installs', as
     join(units, 'autofs.service.d', 'efs-home.conf'),
     rewrite(readFileSync(join(ansibleRoot, 'etc/systemd/system/autofs.service.d/efs-home.conf'), 'utf8')),
   )
-  for (const unit of ['efs-home-firewall.service', 'efs-home-proxy@fs-0123abcd.service', 'autofs.service']) {
+  for (const unit of ['efs-home-firewall.service', 'efs-home-proxy@fs-0123abcd.service', 'efs-home-agent.service', 'autofs.service']) {
     const r = await runCommand('systemd-analyze', ['verify', join(units, unit)], { PATH: process.env.PATH })
     t.equal(r.code, 0, `${unit}: ${r.stderr}`)
   }

@@ -24,6 +24,7 @@ import { type Config, parseConfig } from '../config/load.js'
 import { EfsHomeError, errnoCode, oneLine } from '../errors.js'
 import { ConnectionPool } from '../directory/pool.js'
 import { lookupHome } from '../lookup/lookup.js'
+import { BatchedRecorder } from '../cache/recorder.js'
 import { AGENT, bindableByAnyone } from '../util/privileged-port.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { makeTrustedDir } from '../util/trusted-files.js'
@@ -42,6 +43,9 @@ export interface AgentOptions {
 
 /** How `agent run` ends: 0 done (idle, signalled, moved: start again), 1 the config wants no agent here. */
 export type AgentExit = 0 | 1
+
+// How long what lookups learnt waits to be written to the last-known-good cache, with what follows it.
+const CACHE_WRITE_MS = 2000
 
 // How often the agent looks at its config file between lookups.
 const CONFIG_RECHECK_MS = 2000
@@ -66,6 +70,8 @@ class LookupAgent {
   private config: Config
   /** Connections to the directory, kept between lookups; new ones when the config changes. */
   private pool = new ConnectionPool()
+  /** What lookups learnt, for the last-known-good cache: written together, not once per lookup. */
+  private recorder: BatchedRecorder
   private readonly port: number
   private readonly dir: string
   private readonly files: ReturnType<typeof agentFiles>
@@ -89,6 +95,7 @@ class LookupAgent {
   ) {
     this.version = readConfigText(file)
     this.config = parseConfig(file, this.version)
+    this.recorder = new BatchedRecorder(this.config.home.cache_file, CACHE_WRITE_MS)
     this.port = this.config.home.agent_port
     this.dir = this.config.home.agent_dir
     this.files = agentFiles(this.dir)
@@ -158,6 +165,8 @@ class LookupAgent {
       this.version = now
       this.pool.close()
       this.pool = new ConnectionPool()
+      this.recorder.flush()
+      this.recorder = new BatchedRecorder(this.config.home.cache_file, CACHE_WRITE_MS)
       this.options.log(`re-read ${this.file}`)
       const home = this.config.home
       if (!home.agent) this.retiring = { why: 'the config no longer wants an agent', exit: 1 }
@@ -185,7 +194,7 @@ class LookupAgent {
     try {
       const current = this.currentConfig()
       const deadline = new Deadline(Math.min(request.deadlineMs / 1000, current.home.deadline))
-      const result = await lookupHome(current, request.key, { deadline, pool: this.pool })
+      const result = await lookupHome(current, request.key, { deadline, pool: this.pool, recorder: this.recorder })
       this.answered[request.via] += 1
       return { ok: true, text: result.text }
     } catch (err) {
@@ -253,6 +262,7 @@ class LookupAgent {
     clearTimeout(this.idle)
     await new Promise<void>((done) => this.server.close(() => done()))
     this.pool.close()
+    this.recorder.flush()
     // Only what is still ours: a successor may already own the files.
     if (readPidFile(this.files.pid)?.pid === process.pid) {
       rmSync(this.files.keys, { force: true })

@@ -75,12 +75,18 @@ function writtenByMapGen(file: string): number | undefined {
 }
 
 /**
- * Records what LDAP just said about `user` (a location, or undefined for "no
- * such user"), rewriting the file only when that changes what it holds or
- * the entry is getting old. Concurrent writers may drop each other's update:
- * each write is whole, and the next lookup records it again.
+ * Records what LDAP just said about some users (a location each, or
+ * undefined for "no such user"), rewriting the file once, and only when that
+ * changes what it holds or an entry is getting old. Concurrent writers may
+ * drop each other's update: each write is whole, and a later lookup records
+ * it again.
  */
-export function recordInHomesCache(file: string, user: string, location: string | undefined, now: number, refreshAfter: number): boolean {
+export function recordInHomesCache(
+  file: string,
+  said: ReadonlyMap<string, string | undefined>,
+  now: number,
+  refreshAfter: number,
+): boolean {
   // A cache efs-map-gen refreshed lately holds every user: reading megabytes
   // of it on each lookup would only confirm that.
   const mapGen = writtenByMapGen(file)
@@ -91,14 +97,16 @@ export function recordInHomesCache(file: string, user: string, location: string 
   } catch {
     cache = new Map() // an unreadable cache is worthless: start it again
   }
-  const known = cache.get(user)
-  if (location === undefined) {
-    if (known === undefined) return false
-    cache.delete(user)
-  } else {
-    if (known?.location === location && now - known.at < refreshAfter) return false
-    cache.set(user, { location, at: now })
+  let changed = false
+  for (const [user, location] of said) {
+    const known = cache.get(user)
+    if (location === undefined) {
+      changed = cache.delete(user) || changed
+    } else if (known?.location !== location || now - known.at >= refreshAfter) {
+      cache.set(user, { location, at: now })
+      changed = true
+    }
   }
-  writeHomesCache(file, cache)
-  return true
+  if (changed) writeHomesCache(file, cache)
+  return changed
 }

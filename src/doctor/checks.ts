@@ -208,7 +208,7 @@ export function forwardingCheck(read = (file: string) => readFileSync(file, 'utf
 export function autofsCheck(snippet = '/etc/auto.master.d/home.autofs'): CheckResult {
   const check = 'autofs'
   const program = /\bprogram:(\S+)/.exec(existsSync(snippet) ? readFileSync(snippet, 'utf8') : '')?.[1]
-  if (program === undefined || !program.endsWith('efs-home-map')) {
+  if (program === undefined || !/(^|\/)efs-home-map(\.js)?$/.test(program)) {
     return {
       check,
       ok: false,

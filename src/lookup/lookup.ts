@@ -3,7 +3,8 @@
 // config comes in, the answer (or a typed error) goes out, and each step is
 // reported to an optional observer so it can be explained.
 
-import { type CachedHome, readHomesCache, recordInHomesCache } from '../cache/homes-cache.js'
+import { type CachedHome, readHomesCache } from '../cache/homes-cache.js'
+import { type CacheRecorder, directRecorder } from '../cache/recorder.js'
 import type { Config } from '../config/load.js'
 import { findHome } from '../directory/find-home.js'
 import { healthFile, serverHealth } from '../directory/server-health.js'
@@ -36,6 +37,8 @@ export interface LookupOptions {
   readonly deadline?: Deadline
   /** LDAP connections kept between lookups (the agent's); default: one connection per lookup. */
   readonly pool?: ConnectionPool
+  /** Where what LDAP said is recorded (the agent batches); default: written through to [home] cache_file. */
+  readonly recorder?: CacheRecorder
 }
 
 export interface LookupResult {
@@ -54,6 +57,7 @@ async function locate(
   now: number,
   deadline: Deadline,
   pool: ConnectionPool | undefined,
+  recorder: CacheRecorder | undefined,
   observe: (s: Step) => void,
 ): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
   try {
@@ -64,11 +68,13 @@ async function locate(
   } catch (err) {
     if (err instanceof DirectoryUnavailableError) {
       observe({ step: 'directory', uri: undefined, attempts: err.attempts, error: err.message })
+      // What the agent learnt a moment ago may not be written yet.
+      recorder?.flush()
       return { raw: fromCache(config, key, now, err, observe), source: 'cache' }
     }
-    if (err instanceof EfsHomeError && err.code === 'NOT_FOUND' && config.home.cache_update) {
+    if (err instanceof EfsHomeError && err.code === 'NOT_FOUND') {
       // LDAP says the user is gone: make sure an outage cannot bring them back.
-      bestEffort(() => recordInHomesCache(config.home.cache_file, key, undefined, now, 0))
+      recorder?.record(key, undefined, now, 0)
     }
     throw err
   }
@@ -91,20 +97,13 @@ function fromCache(config: Config, key: string, now: number, unavailable: Direct
   return cached.location
 }
 
-function bestEffort(work: () => unknown): void {
-  try {
-    work()
-  } catch {
-    // The cache only helps during outages; failing to update it must not fail a login.
-  }
-}
-
 export async function lookupHome(config: Config, rawKey: string, options: LookupOptions = {}): Promise<LookupResult> {
   const observe = options.observe ?? (() => undefined)
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const key = checkKey(rawKey)
   const deadline = options.deadline ?? new Deadline(config.home.deadline)
-  const { raw, source } = await locate(config, key, now, deadline, options.pool, observe)
+  const recorder = config.home.cache_update ? (options.recorder ?? directRecorder(config.home.cache_file)) : undefined
+  const { raw, source } = await locate(config, key, now, deadline, options.pool, recorder, observe)
   const location = parseLocation(raw, config.home.import_root)
   observe({ step: 'location', location })
   let server = classifyServer(config, location.server)
@@ -127,9 +126,7 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
   const entry = buildEntry(config, server, { export: location.export, rest: location.rest }, via)
   const text = formatEntry(entry)
   observe({ step: 'entry', entry, text })
-  if (source === 'ldap' && config.home.cache_update) {
-    // Re-record well before entries expire, so a regular user never ages out.
-    bestEffort(() => recordInHomesCache(config.home.cache_file, key, raw, now, config.home.cache_max_age / 4))
-  }
+  // Re-record well before entries expire, so a regular user never ages out.
+  if (source === 'ldap') recorder?.record(key, raw, now, config.home.cache_max_age / 4)
   return { key, source, location, server, entry, text }
 }
