@@ -87,7 +87,7 @@ t.test('only root gets answers: a question from nobody, who cannot read the keys
   await map(agent.file, 'u1')
   await agent.up()
   const keys = join(agent.agentDir, 'agent.keys')
-  const ask = `read -r ask _ < '${keys}'; exec 3<>/dev/tcp/127.0.0.1/${agent.port} || exit 3; printf 'lookup %s thin 1000 u1 %s\\n' "$ask" '${agent.file}' >&3; IFS= read -r -t 5 line <&3; echo "answer:$line"`
+  const ask = `read -r ask _ < '${keys}'; exec 3<>/dev/tcp/127.0.0.1/${agent.port} || exit 3; printf 'lookup %s thin 1000 /home u1 %s\\n' "$ask" '${agent.file}' >&3; IFS= read -r -t 5 line <&3; echo "answer:$line"`
   const asNobody = await runCommand(AS_NOBODY[0], [...AS_NOBODY.slice(1), 'bash', '--norc', '-c', ask], { PATH: '/usr/bin:/bin' })
   t.match(asNobody, { stdout: 'answer:\n', stderr: /Permission denied/ }, 'nobody: connected, and got nothing')
   const asRoot = await runCommand('bash', ['--norc', '-c', ask], { PATH: '/usr/bin:/bin' })
@@ -163,19 +163,21 @@ t.test(
     t.equal(answerLine(key, { ok: false, error: 'two\nlines' }), `${key} no two lines\n`, 'an answer is one line')
     for (const line of [`${'e'.repeat(64)} ok ${entry}`, `${key} ok `, `${key} maybe x`, `${key} ok a\rb`, 'not an answer', ''])
       t.ok('bad' in parseAnswer(line, key), JSON.stringify(line))
-    const lookup = { kind: 'lookup', via: 'thin', config: '/etc/efs home.conf', key: 'u1', deadlineMs: 5 } as const
+    const lookup = { kind: 'lookup', via: 'thin', config: '/etc/efs home.conf', tree: '/web', key: 'u1', deadlineMs: 5 } as const
     t.same(parseRequest(requestLine(ask, lookup).trimEnd(), ask), lookup)
     t.same(parseRequest(`status ${ask}`, ask), { kind: 'status' })
     for (const line of [
-      `lookup ${'b'.repeat(64)} thin 5 u1 /c`,
-      'lookup thin 5 u1 /c',
+      `lookup ${'b'.repeat(64)} thin 5 /home u1 /c`,
+      'lookup thin 5 /home u1 /c',
       'status',
       `status ${'b'.repeat(64)}`,
-      `lookup ${ask} thin 5 u1 relative.conf`,
-      `lookup ${ask} other 5 u1 /c`,
-      `lookup ${ask} thin 0 u1 /c`,
-      `lookup ${ask} thin -1 u1 /c`,
-      `lookup ${ask} thin 5 u1 /c\0`,
+      `lookup ${ask} thin 5 /home u1 relative.conf`,
+      `lookup ${ask} other 5 /home u1 /c`,
+      `lookup ${ask} thin 0 /home u1 /c`,
+      `lookup ${ask} thin -1 /home u1 /c`,
+      `lookup ${ask} thin 5 /home u1 /c\0`,
+      `lookup ${ask} thin 5 web u1 /c`,
+      `lookup ${ask} thin 5 u1 /c`,
       '',
     ])
       t.equal(parseRequest(line, ask), undefined, JSON.stringify(line))

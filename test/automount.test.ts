@@ -41,8 +41,8 @@ async function startHosts(): Promise<Hosts> {
   const slapd = await startSlapd(
     t,
     [
-      { uid: 'alice', home: '/import/nw-syd-efs1/1/alice' },
-      { uid: 'bob', home: '/import/kamen/2/bob' },
+      { uid: 'alice', home: '/import/nw-syd-efs1/1/alice', web: '/import/kamen/7/alice' },
+      { uid: 'bob', home: '/import/kamen/2/bob', web: '/import/nw-syd-efs1/3/bob' },
       { uid: 'carol', home: `/import/${EFS_ID}/1/carol` },
       { uid: 'dave', home: '/import/kamen.cse.example.edu/3/dave' },
       { uid: 'mallory', home: '/import/kamen/1/../../etc' },
@@ -259,4 +259,30 @@ t.test('a TLS home: the map starts the proxy, the mount goes to 127.0.0.1 throug
     "automount's probe went through the proxy and TLS",
   )
   t.match(outcome.results.get(`${home}/bob`), { status: 0 }, 'classic NFS next to it')
+})
+
+t.test('/home and /web from the one map: each tree by its mount point; no web location is ENOENT', { skip: missing }, async (t) => {
+  const { clientNs, ldapUrl } = await hosts()
+  const work = prepareWork(t)
+  const [home, web] = [`${work}/home`, `${work}/web`]
+  const { file: config } = writeConfig(t, siteConfig([ldapUrl], '{dir}', `[tree "${web}"]\nattribute = webDirectory\noptions = ro\n`))
+  const outcome = await runAutomount(
+    t,
+    clientNs,
+    work,
+    [`${home} program:${THIN_MAP} --timeout=10`, `${web} program:${THIN_MAP} --timeout=10`],
+    [`${home}/alice`, `${web}/alice`, `${web}/bob`, `${web}/dave`, `${web}/*`],
+    config,
+  )
+  t.match(outcome.results.get(`${home}/alice`), { status: 0, listing: 'mounted-from-nw-syd-efs1__1_alice' })
+  t.match(outcome.results.get(`${web}/alice`), { status: 0, listing: 'mounted-from-kamen__export_kamen_7_alice' })
+  t.match(outcome.results.get(`${web}/bob`), { status: 0, listing: 'mounted-from-nw-syd-efs1__3_bob' })
+  for (const key of ['dave', '*'])
+    t.match(outcome.results.get(`${web}/${key}`), { status: 2, listing: /No such file or directory/ }, `${key}: ENOENT`)
+  // automount adds rw or not beside ro as its version does: what matters is the tree's ro and the right export.
+  const webMounts = outcome.mountCalls.filter((c) => c.includes(`${web}/`)).sort()
+  t.equal(webMounts.length, 2, 'two /web mounts')
+  t.match(webMounts[0], new RegExp(`^mount\\.nfs kamen:/export/kamen/7/alice ${web}/alice -s -n -o .*\\bvers=4,ro,nosuid,nodev$`))
+  t.match(webMounts[1], new RegExp(`^mount\\.nfs4 nw-syd-efs1:/3/bob ${web}/bob -s -n -o .*\\bnoresvport,ro,nosuid,nodev$`))
+  t.match(outcome.log, />> efs-home-map: 'dave' has no webDirectory/)
 })

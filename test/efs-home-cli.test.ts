@@ -19,6 +19,8 @@ t.test('lookup explains each step', async (t) => {
   const r = await efsHome(['lookup', 'alice'])
   t.equal(r.code, 0)
   t.match(r.out, /^config +.*efs-home\.conf$/m)
+  t.match(r.out, /^tree +\/home \(homeDirectory\)$/m)
+  t.match(r.out, /^answered by +the Node map this time; it starts the agent on 127\.0\.0\.1:\d+ for the next lookups$/m)
   t.match(
     r.out,
     /^directory +ldap:\/\/127\.0\.0\.1:1 failed \(.*ECONNREFUSED.*\) in \d+ ms; ldap:\/\/127\.0\.0\.1:\d+ answered in \d+ ms$/m,
@@ -31,7 +33,14 @@ t.test('lookup explains each step', async (t) => {
 
 t.test('lookup --json', async (t) => {
   const ok = JSON.parse((await efsHome(['lookup', 'alice', '--json'])).out)
-  t.match(ok, { key: 'alice', ok: true, source: 'ldap', entry: /nw-syd-efs1:\/1\/alice$/ })
+  t.match(ok, {
+    key: 'alice',
+    tree: '/home',
+    ok: true,
+    answeredBy: /^the Node map this time/,
+    source: 'ldap',
+    entry: /nw-syd-efs1:\/1\/alice$/,
+  })
   t.same(
     ok.steps.map((s: { step: string }) => s.step),
     ['directory', 'location', 'classification', 'host', 'entry'],

@@ -36,6 +36,10 @@ const inputs = {
     'nw-syd-efs1': { fs_id: 'fs-0123456789abcdef0', mount_target_ip: '10.0.16.5' },
     'kamen.cse.example.edu': { type: 'nfs', export_prefix: '/srv/homes', options: 'vers=4.2' },
   },
+  trees: {
+    '/web': { attribute: 'webDirectory', options: 'ro', timeout: 60 },
+    '/srv/www': { sub_path: 'public_html' },
+  },
   exports: ['kamen.cse.example.edu/1', 'nw-syd-efs1/1', 'kamen/2'],
   bind_password: SECRET,
 }
@@ -55,6 +59,7 @@ function ansible(root: string, extra: string[] = [], vars = inputs) {
       efs_home_version: version,
       efs_home_settings: vars.settings,
       efs_home_servers: vars.servers,
+      efs_home_trees: vars.trees,
       efs_home_exports: vars.exports,
       efs_home_bind_password: vars.bind_password,
     }),
@@ -141,6 +146,20 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
   t.equal(files['etc/efs-home/efs-ca.pem']?.split('BEGIN CERTIFICATE').length, 5, 'the EFS trust anchor: four Amazon root CAs')
   for (const unit of ['autofs.service.d/efs-home.conf', 'efs-home-firewall.service', 'efs-home-proxy@.service', 'efs-home-agent.service'])
     t.ok(files[`etc/systemd/system/${unit}`], unit)
+  t.match(
+    files['etc/efs-home/efs-home.conf'],
+    /\n\[tree "\/srv\/www"\]\nsub_path = public_html\n\n\[tree "\/web"\]\nattribute = webDirectory\noptions = ro\ntimeout = 60\n$/,
+  )
+  t.match(
+    files['etc/auto.master.d/efs-home-web.autofs'],
+    /^644 [\s\S]*\n\/web program:\/usr\/local\/sbin\/efs-home-map --timeout=60\n$/,
+    'the /web master map entry',
+  )
+  t.match(
+    files['etc/auto.master.d/efs-home-srv-www.autofs'],
+    /\n\/srv\/www program:\/usr\/local\/sbin\/efs-home-map --timeout=300\n$/,
+    'and /srv/www',
+  )
   t.equal(files['opt/efs-home'], `-> efs-home-${version}`)
   t.equal(files['usr/local/sbin/efs-home-map'], '-> /opt/efs-home/maps/efs-home-map', 'the thin map')
   t.equal(files['usr/local/sbin/efs-map-gen'], '-> /opt/efs-home/dist/src/bin/efs-map-gen.js')

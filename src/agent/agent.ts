@@ -24,6 +24,7 @@ import { type Config, parseConfig } from '../config/load.js'
 import { EfsHomeError, errnoCode, oneLine } from '../errors.js'
 import { ConnectionPool } from '../directory/pool.js'
 import { lookupHome } from '../lookup/lookup.js'
+import { treeAt } from '../lookup/tree.js'
 import { BatchedRecorder } from '../cache/recorder.js'
 import { AGENT, bindableByAnyone } from '../util/privileged-port.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
@@ -70,8 +71,8 @@ class LookupAgent {
   private config: Config
   /** Connections to the directory, kept between lookups; new ones when the config changes. */
   private pool = new ConnectionPool()
-  /** What lookups learnt, for the last-known-good cache: written together, not once per lookup. */
-  private recorder: BatchedRecorder
+  /** What lookups learnt, for each tree's last-known-good cache: written together, not once per lookup. */
+  private recorders = new Map<string, BatchedRecorder>()
   private readonly port: number
   private readonly dir: string
   private readonly files: ReturnType<typeof agentFiles>
@@ -95,7 +96,6 @@ class LookupAgent {
   ) {
     this.version = readConfigText(file)
     this.config = parseConfig(file, this.version)
-    this.recorder = new BatchedRecorder(this.config.home.cache_file, CACHE_WRITE_MS)
     this.port = this.config.home.agent_port
     this.dir = this.config.home.agent_dir
     this.files = agentFiles(this.dir)
@@ -165,8 +165,7 @@ class LookupAgent {
       this.version = now
       this.pool.close()
       this.pool = new ConnectionPool()
-      this.recorder.flush()
-      this.recorder = new BatchedRecorder(this.config.home.cache_file, CACHE_WRITE_MS)
+      this.flushRecorders()
       this.options.log(`re-read ${this.file}`)
       const home = this.config.home
       if (!home.agent) this.retiring = { why: 'the config no longer wants an agent', exit: 1 }
@@ -174,6 +173,20 @@ class LookupAgent {
         this.retiring = { why: 'the config moved the agent to another port or directory', exit: 0 }
     }
     return this.config
+  }
+
+  private recorderFor(file: string): BatchedRecorder {
+    let recorder = this.recorders.get(file)
+    if (recorder === undefined) {
+      recorder = new BatchedRecorder(file, CACHE_WRITE_MS)
+      this.recorders.set(file, recorder)
+    }
+    return recorder
+  }
+
+  private flushRecorders(): void {
+    for (const recorder of this.recorders.values()) recorder.flush()
+    this.recorders = new Map()
   }
 
   private recheckConfig(): void {
@@ -194,7 +207,12 @@ class LookupAgent {
     try {
       const current = this.currentConfig()
       const deadline = new Deadline(Math.min(request.deadlineMs / 1000, current.home.deadline))
-      const result = await lookupHome(current, request.key, { deadline, pool: this.pool, recorder: this.recorder })
+      const result = await lookupHome(current, request.key, {
+        deadline,
+        pool: this.pool,
+        recorderFor: (file) => this.recorderFor(file),
+        tree: treeAt(current, request.tree),
+      })
       this.answered[request.via] += 1
       return { ok: true, text: result.text }
     } catch (err) {
@@ -262,7 +280,7 @@ class LookupAgent {
     clearTimeout(this.idle)
     await new Promise<void>((done) => this.server.close(() => done()))
     this.pool.close()
-    this.recorder.flush()
+    this.flushRecorders()
     // Only what is still ours: a successor may already own the files.
     if (readPidFile(this.files.pid)?.pid === process.pid) {
       rmSync(this.files.keys, { force: true })

@@ -18,14 +18,15 @@ export function readMapSettings(file: string, text: string): MapSettings {
 }
 
 /**
- * How long a lookup waits for the agent: agent_wait, at most the deadline less
- * what doing the work itself takes (2 s, or half a deadline under 4 s), in
+ * How long a lookup waits for the agent: the deadline less what doing the
+ * work itself takes, or agent_wait if that is shorter (2 s, or half a deadline under 4 s), in
  * whole milliseconds. maps/efs-home-map computes the same.
  */
 export function agentWaitMs(settings: Pick<MapSettings, 'deadline' | 'agent_wait'>): number {
   const deadlineMs = Math.round(settings.deadline * 1000)
   const reserveMs = Math.min(2000, Math.floor(deadlineMs / 2))
-  return Math.min(Math.round(settings.agent_wait * 1000), deadlineMs - reserveMs)
+  const wanted = settings.agent_wait === undefined ? Number.POSITIVE_INFINITY : Math.round(settings.agent_wait * 1000)
+  return Math.min(wanted, deadlineMs - reserveMs)
 }
 
 // The agent must answer a little before the map stops waiting.

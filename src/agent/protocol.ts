@@ -1,15 +1,16 @@
 // What a program map and the lookup agent say to each other over loopback
 // TCP: one line each way, in words a bash script can split without forking.
 //
-//   question: lookup <ask> <via> <deadline-ms> <key> <config file>     (via: thin | node)
+//   question: lookup <ask> <via> <deadline-ms> <tree> <key> <config file>     (via: thin | node)
 //             status <ask>
 //   answer:   <answer> ok <text> | <answer> no <error> | <answer> declined <why>
 //
 // <ask> and <answer> are the agent's two keys from its root-only keys file
 // (src/agent/files.ts): a question without <ask> is not root's and gets no
-// answer; an answer without <answer> is not the agent's. The key is checked
-// before it is sent (src/lookup/key.ts: no spaces), the config file is the
-// rest of the line. <text> is one map entry (or, for status, a JSON object).
+// answer; an answer without <answer> is not the agent's. <tree> is the
+// mount point automount serves (the map's working directory), the key is
+// checked before it is sent (src/lookup/key.ts: no spaces), the config file
+// is the rest of the line. <text> is one map entry (or, for status, a JSON object).
 
 import type { Socket } from 'node:net'
 
@@ -18,7 +19,15 @@ export type Via = 'thin' | 'node'
 
 export type AgentRequest =
   /** A lookup, for the config file the map would have read, within `deadlineMs`. */
-  | { readonly kind: 'lookup'; readonly via: Via; readonly config: string; readonly key: string; readonly deadlineMs: number }
+  | {
+      readonly kind: 'lookup'
+      readonly via: Via
+      readonly config: string
+      /** The mount point the lookup is for (src/lookup/tree.ts). */
+      readonly tree: string
+      readonly key: string
+      readonly deadlineMs: number
+    }
   | { readonly kind: 'status' }
 
 export type AgentAnswer =
@@ -55,13 +64,13 @@ export function readOneLine(socket: Socket, onLine: (line: string) => void, onBa
 }
 
 const ONE_LINE = /^[^\r\n\0]*$/
-const LOOKUP_RE = /^lookup (\S+) (thin|node) ([1-9]\d{0,6}) (\S+) (\/.*)$/
+const LOOKUP_RE = /^lookup (\S+) (thin|node) ([1-9]\d{0,6}) (\/\S*) (\S+) (\/.*)$/
 const STATUS_RE = /^status (\S+)$/
 
 export function requestLine(ask: string, request: AgentRequest): string {
   return request.kind === 'status'
     ? `status ${ask}\n`
-    : `lookup ${ask} ${request.via} ${request.deadlineMs} ${request.key} ${request.config}\n`
+    : `lookup ${ask} ${request.via} ${request.deadlineMs} ${request.tree} ${request.key} ${request.config}\n`
 }
 
 /** The question `line` asks, if it is one and carries `ask`. */
@@ -69,7 +78,7 @@ export function parseRequest(line: string, ask: string): AgentRequest | undefine
   if (STATUS_RE.exec(line)?.[1] === ask) return { kind: 'status' }
   const m = ONE_LINE.test(line) ? LOOKUP_RE.exec(line) : null
   if (m === null || m[1] !== ask) return undefined
-  return { kind: 'lookup', via: m[2] as Via, deadlineMs: Number(m[3]), key: m[4] ?? '', config: m[5] ?? '' }
+  return { kind: 'lookup', via: m[2] as Via, deadlineMs: Number(m[3]), tree: m[4] ?? '', key: m[5] ?? '', config: m[6] ?? '' }
 }
 
 /** The answer's line; an error of several lines (never expected) is joined into one. */

@@ -17,8 +17,16 @@ function explaining<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T> {
       (y) =>
         y
           .positional('user', { type: 'string', demandOption: true, describe: 'the key automount would pass' })
+          .option('tree', {
+            type: 'string',
+            default: '/home',
+            describe: 'the mount point looked up in: /home, or a [tree "MOUNT POINT"] of the config',
+          })
           .option('json', { type: 'boolean', default: false, describe: 'print the steps as JSON' }),
-      (args) => dispatch('lookup', async () => (await import('./commands/lookup.js')).lookupCommand(String(args.user), args.json, out)),
+      (args) =>
+        dispatch('lookup', async () =>
+          (await import('./commands/lookup.js')).lookupCommand(String(args.user), { tree: args.tree, json: args.json }, out),
+        ),
     )
     .command(
       'doctor [user]',

@@ -53,9 +53,9 @@ async function restartAgent(file: string, settings: MapSettings, unresponsive: b
 }
 
 /** The agent's answer, or undefined when the lookup must be done here. */
-async function viaAgent(file: string, key: string, settings: MapSettings, deadline: Deadline): Promise<Outcome | undefined> {
+async function viaAgent(file: string, tree: string, key: string, settings: MapSettings, deadline: Deadline): Promise<Outcome | undefined> {
   const waitMs = Math.min(agentWaitMs(settings), deadline.remainingMs())
-  const request = { kind: 'lookup', via: 'node', config: file, key, deadlineMs: agentDeadlineMs(waitMs) } as const
+  const request = { kind: 'lookup', via: 'node', config: file, tree, key, deadlineMs: agentDeadlineMs(waitMs) } as const
   const asked = await askAgent(settings, request, waitMs)
   if (asked.kind === 'answer') {
     if (asked.answer.ok) return { code: 0, text: asked.answer.text }
@@ -66,10 +66,28 @@ async function viaAgent(file: string, key: string, settings: MapSettings, deadli
   return undefined
 }
 
-async function inProcess(file: string, text: string, key: string, deadline: Deadline | undefined): Promise<Outcome> {
-  const [{ parseConfig }, { lookupHome }] = await Promise.all([import('../config/load.js'), import('../lookup/lookup.js')])
-  const result = await lookupHome(parseConfig(file, text), key, deadline === undefined ? {} : { deadline })
+async function inProcess(file: string, text: string, tree: string, key: string, deadline: Deadline | undefined): Promise<Outcome> {
+  const [{ parseConfig }, { lookupHome }, { treeAt }] = await Promise.all([
+    import('../config/load.js'),
+    import('../lookup/lookup.js'),
+    import('../lookup/tree.js'),
+  ])
+  const config = parseConfig(file, text)
+  const result = await lookupHome(config, key, { tree: treeAt(config, tree), ...(deadline === undefined ? {} : { deadline }) })
   return { code: 0, text: result.text }
+}
+
+/**
+ * The mount point this lookup is for: automount runs a program map in it
+ * (src/lookup/tree.ts). '/' (no tree: /home) when it has no usable name.
+ */
+function mountPoint(): string {
+  try {
+    const here = process.cwd()
+    return /^\/\S*$/.test(here) ? here : '/'
+  } catch {
+    return '/' // a directory removed under us
+  }
 }
 
 /** Whether this lookup may ask the agent: it is wanted, nobody else could be answering on its port, and the question is one. */
@@ -88,6 +106,7 @@ export async function main(argv: readonly string[], io: Output = stdOutput, env:
     return 2
   }
   const key = argv[0]
+  const tree = mountPoint()
   const given = handover(env)
   let outcome: Outcome | undefined
   let deadline: Deadline | undefined
@@ -102,10 +121,10 @@ export async function main(argv: readonly string[], io: Output = stdOutput, env:
     }
     if (settings !== undefined) {
       deadline = new Deadline(settings.deadline, Date.now() - Math.min(given.spentMs, settings.deadline * 1000))
-      if (given.agent === undefined && mayAsk(settings, file, key)) outcome = await viaAgent(file, key, settings, deadline)
+      if (given.agent === undefined && mayAsk(settings, file, key)) outcome = await viaAgent(file, tree, key, settings, deadline)
       else if (given.agent === 'unresponsive' && agentUnsafe(settings) === undefined) await restartAgent(file, settings, true)
     }
-    outcome ??= await inProcess(file, text, key, deadline)
+    outcome ??= await inProcess(file, text, tree, key, deadline)
   } catch (err) {
     outcome = { code: 1, error: oneLine(err) }
   }

@@ -16,8 +16,10 @@ import {
   SERVER_OPTIONS,
   type SectionName,
   type ServerSettings,
+  TREE_OPTIONS,
+  type TreeSettings,
 } from './options.js'
-import { hostname } from './values.js'
+import { hostname, safePath } from './values.js'
 
 export interface Config {
   readonly file: string
@@ -29,15 +31,46 @@ export interface Config {
   readonly firewall: FirewallSettings
   /** `[server "NAME"]` sections by lower-case name. */
   readonly servers: ReadonlyMap<string, ServerSettings>
+  /** `[tree "MOUNT POINT"]` sections: the per-user trees besides /home. */
+  readonly trees: ReadonlyMap<string, TreeSettings>
 }
 
 const SERVER_SECTION_RE = /^server\s+"([^"]*)"$/
+const TREE_SECTION_RE = /^tree\s+"([^"]*)"$/
+
+/** The home tree's mount point, which automount serves from maps/auto.master.d/home.autofs. */
+export const HOME_MOUNT_POINT = '/home'
+
+/** A [tree] section: its mount point checked, and exactly one source of locations. */
+function readTree(file: string, section: string, name: string, body: Record<string, unknown>, importRoot: string): [string, TreeSettings] {
+  let mountPoint: string
+  try {
+    mountPoint = safePath(name)
+  } catch (err) {
+    throw new ConfigError(file, `mount point: ${(err as Error).message}`, { section })
+  }
+  const within = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
+  if (mountPoint === '/' || within(mountPoint, HOME_MOUNT_POINT) || within(mountPoint, importRoot))
+    throw new ConfigError(file, `mount point ${mountPoint} overlaps / , ${HOME_MOUNT_POINT} or [home] import_root ${importRoot}`, {
+      section,
+    })
+  const tree = readSection(file, section, TREE_OPTIONS, body)
+  if ((tree.attribute === undefined) === (tree.sub_path === undefined))
+    throw new ConfigError(file, 'needs attribute (its own LDAP attribute) or sub_path (below the home), exactly one', { section })
+  return [mountPoint, tree]
+}
 
 export function parseConfig(file: string, text: string): Config {
   const decoded = decodeSections(file, text)
   const sections: Partial<Record<SectionName, Record<string, unknown>>> = {}
   const servers = new Map<string, ServerSettings>()
+  const treeSections: [string, string, Record<string, unknown>][] = []
   for (const [name, body] of Object.entries(decoded)) {
+    const tree = TREE_SECTION_RE.exec(name)
+    if (tree !== null) {
+      treeSections.push([name, tree[1] ?? '', body])
+      continue
+    }
     const server = SERVER_SECTION_RE.exec(name)
     if (server !== null) {
       let serverName: string
@@ -52,7 +85,10 @@ export function parseConfig(file: string, text: string): Config {
     } else if (Object.hasOwn(OPTIONS, name)) {
       sections[name as SectionName] = body
     } else {
-      throw new ConfigError(file, `unknown section [${name}] (known: ldap, home, efs, nfs, proxy, firewall, server "NAME")`)
+      throw new ConfigError(
+        file,
+        `unknown section [${name}] (known: ldap, home, efs, nfs, proxy, firewall, server "NAME", tree "MOUNT POINT")`,
+      )
     }
   }
   const home = readSection(file, 'home', OPTIONS.home, sections.home ?? {})
@@ -63,8 +99,15 @@ export function parseConfig(file: string, text: string): Config {
       section: 'home',
       key: 'agent_port',
     })
+  const trees = new Map<string, TreeSettings>()
+  for (const [section, name, body] of treeSections) {
+    const [mountPoint, tree] = readTree(file, section, name, body, home.import_root)
+    if (trees.has(mountPoint)) throw new ConfigError(file, 'tree given twice', { section })
+    trees.set(mountPoint, tree)
+  }
   return {
     file,
+    trees,
     ldap: readSection(file, 'ldap', OPTIONS.ldap, sections.ldap ?? {}),
     home,
     efs,

@@ -5,7 +5,7 @@
 // itself, in their simple forms (whole numbers, true/false), and leaves any
 // other form to the Node map.
 
-import { option } from './option.js'
+import { option, optional } from './option.js'
 import * as v from './values.js'
 
 export const MAP_OPTIONS = {
@@ -25,10 +25,9 @@ export const MAP_OPTIONS = {
     '/run/efs-home',
     "Root's own directory for the agent's files: agent.pid, agent.keys (mode 0600: the keys that prove a question is root's and an answer the agent's), agent.log.",
   ),
-  agent_wait: option(
+  agent_wait: optional(
     v.seconds,
-    '8',
-    'How long a lookup waits for the agent before doing the work itself; at most the deadline less what that takes (2 s, or half a deadline shorter than 4 s).',
+    'How long a lookup waits for the agent before doing the work itself; default, and at most: the deadline less what that takes (2 s, or half a deadline shorter than 4 s).',
   ),
   agent_idle: option(v.seconds, '10m', 'The agent exits after this long without a lookup; the next lookup starts it again.'),
 } as const

@@ -8,6 +8,7 @@ import { parseMountOptions, type MountOption } from '../mount/options.js'
 import { MAP_OPTIONS } from './map-options.js'
 import { option, optional, required, type Values } from './option.js'
 import * as v from './values.js'
+import { isPathComponent } from '../location/location.js'
 
 /** A parser from a function that throws its own error type. */
 function checked<T>(parse: (raw: string) => T): v.Parser<T> {
@@ -177,6 +178,26 @@ export const SERVER_OPTIONS = {
   export_prefix: optional(exportPrefix, 'Overrides [nfs] export_prefix.'),
 } as const
 
+/** A path below a home: relative, safe characters, no dot components. */
+const subPath: v.Parser<string> = (raw) => {
+  const trimmed = raw.replace(/\/+$/, '')
+  if (raw.startsWith('/') || !trimmed.split('/').every(isPathComponent))
+    throw new v.ValueError(`'${raw}' must be a path below the home (like public_html): letters, digits and . _ @ + -, no dot components`)
+  return trimmed
+}
+
+/** `[tree "/web"]`: a per-user tree besides /home, served by the same program map. */
+export const TREE_OPTIONS = {
+  attribute: optional(
+    v.attributeName,
+    "LDAP attribute holding the user's location in this tree, in the form of a home (<import_root>/<server>/<export>/<path>); a user without it has no entry here.",
+  ),
+  sub_path: optional(subPath, "Instead of an attribute: the tree's location is the home's plus this path (like public_html)."),
+  options: optional(mountOptions, "Mount options for this tree, over the server's (like ro)."),
+  timeout: option(v.positiveInteger, '300', "automount's --timeout for this tree's master map entry, in seconds."),
+  cache_file: optional(v.absolutePath, 'Last-known-good cache of this tree; default: tree-<name>.json beside [home] cache_file.'),
+} as const
+
 export type SectionName = keyof typeof OPTIONS
 export type LdapSettings = Values<typeof OPTIONS.ldap>
 export type HomeSettings = Values<typeof OPTIONS.home>
@@ -185,3 +206,4 @@ export type NfsSettings = Values<typeof OPTIONS.nfs>
 export type FirewallSettings = Values<typeof OPTIONS.firewall>
 export type ProxySettings = Values<typeof OPTIONS.proxy>
 export type ServerSettings = Values<typeof SERVER_OPTIONS>
+export type TreeSettings = Values<typeof TREE_OPTIONS>

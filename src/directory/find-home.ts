@@ -46,12 +46,8 @@ export async function findHome(
     const entry = searchEntries[0] ?? { dn: '' }
     checkNamedByKey(entry, key, keyAttributes)
     const values = attributeValues(entry, settings.attribute)
-    if (values.length !== 1) {
-      throw new EfsHomeError(
-        values.length === 0 ? 'NOT_FOUND' : 'AMBIGUOUS',
-        `'${key}' has ${values.length} ${settings.attribute} values, expected one`,
-      )
-    }
+    if (values.length === 0) throw new EfsHomeError('NOT_FOUND', `'${key}' has no ${settings.attribute}`)
+    if (values.length > 1) throw new EfsHomeError('AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
     return values[0] ?? ''
   }
   return onFirstServer(settings, deadline, search, failover)

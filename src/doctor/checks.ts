@@ -3,13 +3,14 @@
 
 import { existsSync, readFileSync } from 'node:fs'
 import { agentStatus } from '../agent/status.js'
-import type { Config } from '../config/load.js'
+import { type Config, HOME_MOUNT_POINT } from '../config/load.js'
 import { onFirstServer } from '../directory/servers.js'
 import { resolveEfsHost } from '../efs/host.js'
-import { oneLine } from '../errors.js'
+import { EfsHomeError, oneLine } from '../errors.js'
 import { partialCoverageLine } from '../firewall/coverage.js'
 import { checkRules, buildRules } from '../firewall/firewall.js'
 import { lookupHome } from '../lookup/lookup.js'
+import { allTrees, masterMapName, type Tree } from '../lookup/tree.js'
 import { readStaticCfgIfPresent } from '../mapgen/static-cfg.js'
 import { readEfsCa } from '../proxy/ca.js'
 import { bindableByAnyone } from '../util/privileged-port.js'
@@ -204,16 +205,22 @@ export function forwardingCheck(read = (file: string) => readFileSync(file, 'utf
   }
 }
 
-/** What the master map snippet runs: the thin map (the fast path) or the Node map itself. */
-export function autofsCheck(snippet = '/etc/auto.master.d/home.autofs'): CheckResult {
-  const check = 'autofs'
+/** The master map snippet of each tree, and what it runs: the thin map (the fast path) or the Node map itself. */
+export function autofsChecks(config: Config, dir = '/etc/auto.master.d'): CheckResult[] {
+  return allTrees(config).map((tree) => {
+    const home = tree.mountPoint === HOME_MOUNT_POINT
+    return autofsCheck(`${dir}/${home ? 'home.autofs' : masterMapName(tree)}`, home ? 'autofs' : `autofs ${tree.mountPoint}`)
+  })
+}
+
+function autofsCheck(snippet: string, check: string): CheckResult {
   const program = /\bprogram:(\S+)/.exec(existsSync(snippet) ? readFileSync(snippet, 'utf8') : '')?.[1]
   if (program === undefined || !/(^|\/)efs-home-map(\.js)?$/.test(program)) {
     return {
       check,
       ok: false,
       detail: `${snippet} does not name efs-home-map`,
-      fix: 'install maps/auto.master.d/home.autofs and reload autofs',
+      fix: 'install it (efs-home rollout render writes it) and reload autofs',
     }
   }
   let head = ''
@@ -222,12 +229,25 @@ export function autofsCheck(snippet = '/etc/auto.master.d/home.autofs'): CheckRe
   } catch (err) {
     return { check, ok: false, detail: `${snippet} runs ${program}: ${oneLine(err)}`, fix: 'install efs-home (or the rollout) again' }
   }
-  if (head.startsWith('#!/bin/bash') && head.includes('efs-home-map KEY: the autofs program map for /home, thin'))
+  if (head.startsWith('#!/bin/bash') && head.includes('efs-home-map KEY: the thin program map of efs-home'))
     return { check, ok: true, detail: `${snippet} runs ${program}, the thin map (the fast path)` }
   return {
     check,
     ok: true,
     detail: `${snippet} runs ${program}, the Node map: every lookup starts Node; link it to the package's maps/efs-home-map for the fast path`,
+  }
+}
+
+/** A user's lookup in one tree; in a tree besides /home, a user without a location there is fine. */
+async function lookupCheck(config: Config, tree: Tree, user: string): Promise<CheckResult> {
+  const home = tree.mountPoint === HOME_MOUNT_POINT
+  const check = home ? `lookup ${user}` : `lookup ${user} in ${tree.mountPoint}`
+  try {
+    return { check, ok: true, detail: (await lookupHome(config, user, { tree })).text }
+  } catch (err) {
+    if (!home && err instanceof EfsHomeError && err.code === 'NOT_FOUND') return { check, ok: true, detail: `no entry: ${oneLine(err)}` }
+    const how = home ? '' : ` --tree ${tree.mountPoint}`
+    return { check, ok: false, detail: oneLine(err), fix: `efs-home lookup${how} ${user} explains each step` }
   }
 }
 
@@ -238,20 +258,8 @@ export async function runChecks(config: Config, options: { user?: string; source
   results.push(...(await efsChecks(config, options.source)))
   results.push(await firewallCheck(config, options.source))
   results.push(forwardingCheck())
-  results.push(autofsCheck())
+  results.push(...autofsChecks(config))
   results.push(await agentCheck(config))
-  if (options.user !== undefined) {
-    try {
-      const r = await lookupHome(config, options.user)
-      results.push({ check: `lookup ${options.user}`, ok: true, detail: r.text })
-    } catch (err) {
-      results.push({
-        check: `lookup ${options.user}`,
-        ok: false,
-        detail: oneLine(err),
-        fix: `efs-home lookup ${options.user} explains each step`,
-      })
-    }
-  }
+  if (options.user !== undefined) for (const tree of allTrees(config)) results.push(await lookupCheck(config, tree, options.user))
   return results
 }

@@ -18,6 +18,7 @@ import { usesTls } from '../proxy/target.js'
 import { classifyServer, type Server, unfirewalled } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
 import { checkKey } from './key.js'
+import { homeTree, type Tree } from './tree.js'
 
 export type Step =
   | { readonly step: 'directory'; readonly uri: string | undefined; readonly attempts: readonly Attempt[]; readonly error?: string }
@@ -37,12 +38,15 @@ export interface LookupOptions {
   readonly deadline?: Deadline
   /** LDAP connections kept between lookups (the agent's); default: one connection per lookup. */
   readonly pool?: ConnectionPool
-  /** Where what LDAP said is recorded (the agent batches); default: written through to [home] cache_file. */
-  readonly recorder?: CacheRecorder
+  /** Where what LDAP said is recorded, for a cache file (the agent batches); default: written through. */
+  readonly recorderFor?: (cacheFile: string) => CacheRecorder
+  /** The tree looked up in; default /home. */
+  readonly tree?: Tree
 }
 
 export interface LookupResult {
   readonly key: string
+  readonly tree: Tree
   readonly source: 'ldap' | 'cache'
   readonly location: Location
   readonly server: Server
@@ -53,6 +57,7 @@ export interface LookupResult {
 
 async function locate(
   config: Config,
+  tree: Tree,
   key: string,
   now: number,
   deadline: Deadline,
@@ -62,7 +67,7 @@ async function locate(
 ): Promise<{ raw: string; source: 'ldap' | 'cache' }> {
   try {
     const health = serverHealth(healthFile(config), config.ldap.uri, config.ldap.retry_failed_after)
-    const answer = await findHome(config.ldap, key, deadline, { health, pool })
+    const answer = await findHome({ ...config.ldap, attribute: tree.attribute }, key, deadline, { health, pool })
     observe({ step: 'directory', uri: answer.uri, attempts: answer.attempts })
     return { raw: answer.value, source: 'ldap' }
   } catch (err) {
@@ -70,7 +75,7 @@ async function locate(
       observe({ step: 'directory', uri: undefined, attempts: err.attempts, error: err.message })
       // What the agent learnt a moment ago may not be written yet.
       recorder?.flush()
-      return { raw: fromCache(config, key, now, err, observe), source: 'cache' }
+      return { raw: fromCache(config, tree.cacheFile, key, now, err, observe), source: 'cache' }
     }
     if (err instanceof EfsHomeError && err.code === 'NOT_FOUND') {
       // LDAP says the user is gone: make sure an outage cannot bring them back.
@@ -80,8 +85,14 @@ async function locate(
   }
 }
 
-function fromCache(config: Config, key: string, now: number, unavailable: DirectoryUnavailableError, observe: (s: Step) => void): string {
-  const file = config.home.cache_file
+function fromCache(
+  config: Config,
+  file: string,
+  key: string,
+  now: number,
+  unavailable: DirectoryUnavailableError,
+  observe: (s: Step) => void,
+): string {
   let cached: CachedHome | undefined
   try {
     cached = readHomesCache(file).get(key)
@@ -97,14 +108,20 @@ function fromCache(config: Config, key: string, now: number, unavailable: Direct
   return cached.location
 }
 
+/** The location a sub_path tree mounts: the home's, and the path below it. */
+function withSubPath(location: Location, subPath: string | undefined): Location {
+  return subPath === undefined ? location : { ...location, rest: `${location.rest}/${subPath}` }
+}
+
 export async function lookupHome(config: Config, rawKey: string, options: LookupOptions = {}): Promise<LookupResult> {
   const observe = options.observe ?? (() => undefined)
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const key = checkKey(rawKey)
   const deadline = options.deadline ?? new Deadline(config.home.deadline)
-  const recorder = config.home.cache_update ? (options.recorder ?? directRecorder(config.home.cache_file)) : undefined
-  const { raw, source } = await locate(config, key, now, deadline, options.pool, recorder, observe)
-  const location = parseLocation(raw, config.home.import_root)
+  const tree = options.tree ?? homeTree(config)
+  const recorder = config.home.cache_update ? (options.recorderFor ?? directRecorder)(tree.cacheFile) : undefined
+  const { raw, source } = await locate(config, tree, key, now, deadline, options.pool, recorder, observe)
+  const location = withSubPath(parseLocation(raw, config.home.import_root), tree.subPath)
   observe({ step: 'location', location })
   let server = classifyServer(config, location.server)
   observe({ step: 'classification', server })
@@ -123,10 +140,10 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
     via = { host: resolved.host }
     observe({ step: 'host', host: resolved.host, source: resolved.source, notes: resolved.notes })
   }
-  const entry = buildEntry(config, server, { export: location.export, rest: location.rest }, via)
+  const entry = buildEntry(config, server, { export: location.export, rest: location.rest, over: tree.options }, via)
   const text = formatEntry(entry)
   observe({ step: 'entry', entry, text })
   // Re-record well before entries expire, so a regular user never ages out.
   if (source === 'ldap') recorder?.record(key, raw, now, config.home.cache_max_age / 4)
-  return { key, source, location, server, entry, text }
+  return { key, tree, source, location, server, entry, text }
 }

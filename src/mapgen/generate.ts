@@ -15,6 +15,7 @@ import { assignedPort } from '../proxy/ports.js'
 import { usesTls } from '../proxy/target.js'
 import { classifyServer, unfirewalled } from '../servers/classify.js'
 import { parseLocation } from '../location/location.js'
+import { allTrees } from '../lookup/tree.js'
 import { Deadline } from '../util/deadline.js'
 import { renderStaticMap } from './render.js'
 import { readStaticCfg, type StaticExport } from './static-cfg.js'
@@ -76,10 +77,25 @@ function collectByUser() {
   }
 }
 
+/** The export of a location, if it is valid and its server protected; one user's bad value must not fail every other export. */
+function exportOf(config: Config, raw: string, attribute: string): StaticExport | undefined {
+  try {
+    const location = parseLocation(raw, config.home.import_root)
+    if (unfirewalled(config, classifyServer(config, location.server)) !== undefined) return undefined
+    return { server: location.server, export: location.export, origin: attribute === config.ldap.attribute ? 'LDAP' : `LDAP ${attribute}` }
+  } catch {
+    return undefined
+  }
+}
+
 async function fromDirectory(config: Config, options: GenerateOptions) {
   const answer = await enumerateHomes(config.ldap, new Deadline(options.timeout), collectByUser)
   const cache: HomesCache = new Map()
   const exports = new Map<string, StaticExport>()
+  const add = (exp: StaticExport) => {
+    const key = `${exp.server}/${exp.export}`
+    if (!exports.has(key)) exports.set(key, exp)
+  }
   const invalid: string[] = []
   const ambiguous: string[] = []
   for (const [user, raw] of answer.value.byUser) {
@@ -87,15 +103,21 @@ async function fromDirectory(config: Config, options: GenerateOptions) {
       ambiguous.push(user)
       continue
     }
-    try {
-      const location = parseLocation(raw, config.home.import_root)
-      // One user's malformed or unprotected server must not fail every other export.
-      if (unfirewalled(config, classifyServer(config, location.server)) !== undefined) throw new Error('not firewalled')
-      const key = `${location.server}/${location.export}`
-      if (!exports.has(key)) exports.set(key, { server: location.server, export: location.export, origin: 'LDAP' })
+    const exp = exportOf(config, raw, config.ldap.attribute)
+    if (exp === undefined) invalid.push(user)
+    else {
+      add(exp)
       cache.set(user, { location: raw, at: options.now })
-    } catch {
-      invalid.push(user)
+    }
+  }
+  // The servers of every tree with an attribute of its own (a sub_path tree lives on the homes' exports).
+  const others = new Set(allTrees(config).map((t) => t.attribute))
+  others.delete(config.ldap.attribute)
+  for (const attribute of others) {
+    const tree = await enumerateHomes({ ...config.ldap, attribute }, new Deadline(options.timeout), collectByUser)
+    for (const raw of tree.value.byUser.values()) {
+      const exp = raw === null ? undefined : exportOf(config, raw, attribute)
+      if (exp !== undefined) add(exp)
     }
   }
   return {

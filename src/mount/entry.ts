@@ -27,6 +27,14 @@ export interface MountTarget {
   readonly rest?: string
   /** Replaces the configured options of the server (from auto_static.cfg). */
   readonly options?: readonly MountOption[]
+  /** Over the server's options, key by key (a tree's, like ro). */
+  readonly over?: readonly MountOption[]
+}
+
+/** The options a target mounts with before defaults and safety: its own or the server's, with `over` on top. */
+function baseOptions(target: MountTarget, configured: readonly MountOption[]): readonly MountOption[] {
+  const base = target.options ?? configured
+  return target.over === undefined ? base : withDefaults(target.over, base)
 }
 
 function tail(target: MountTarget): string {
@@ -37,7 +45,7 @@ function nfsEntry(config: Config, server: NfsServer, target: MountTarget): Mount
   const prefix = (server.section?.export_prefix ?? config.nfs.export_prefix).split('{server}').join(server.name)
   return {
     fstype: 'nfs',
-    options: withSafety(target.options ?? server.section?.options ?? config.nfs.options),
+    options: withSafety(baseOptions(target, server.section?.options ?? config.nfs.options)),
     host: server.name,
     path: `${prefix === '/' ? '' : prefix}${tail(target)}`,
   }
@@ -65,7 +73,7 @@ export interface EfsVia {
 }
 
 function efsEntry(config: Config, server: EfsServer, target: MountTarget, via: EfsVia): MountEntry {
-  const options = withSafety(withDefaults(target.options ?? server.section?.options ?? config.efs.options, EFS_DEFAULT_OPTIONS))
+  const options = withSafety(withDefaults(baseOptions(target, server.section?.options ?? config.efs.options), EFS_DEFAULT_OPTIONS))
   if (!usesTls(config, server)) return { fstype: 'nfs4', options, host: via.host ?? efsHost(config, server), path: tail(target) }
   const proxyPort = via.proxyPort
   if (proxyPort === undefined) throw new EfsHomeError('ENTRY', `EFS server ${server.name} needs TLS and no proxy port was given`)

@@ -1,6 +1,6 @@
 // What a rollout (the ansible role or the cfengine policy) says about a
-// host, as JSON: config settings by section and key, [server] sections, the
-// exports of auto_static.cfg, and the LDAP bind password. Untrusted like any
+// host, as JSON: config settings by section and key, [server] and [tree]
+// sections, the exports of auto_static.cfg, and the LDAP bind password. Untrusted like any
 // input: checked here, and the rendered config checked again by the loader.
 
 import { EfsHomeError } from '../errors.js'
@@ -8,6 +8,8 @@ import { EfsHomeError } from '../errors.js'
 export interface RolloutInputs {
   readonly settings: Readonly<Record<string, Readonly<Record<string, string>>>>
   readonly servers: Readonly<Record<string, Readonly<Record<string, string>>>>
+  /** [tree "MOUNT POINT"] sections, each with its master map snippet. */
+  readonly trees: Readonly<Record<string, Readonly<Record<string, string>>>>
   readonly exports: readonly string[]
   readonly bindPassword: string | undefined
 }
@@ -42,13 +44,14 @@ export function parseRolloutInputs(text: string): RolloutInputs {
     fail('not valid JSON')
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('must be a JSON object')
-  const { settings, servers, exports, bind_password: bindPassword, ...rest } = doc as Record<string, unknown>
+  const { settings, servers, trees, exports, bind_password: bindPassword, ...rest } = doc as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
-  if (unknown !== undefined) fail(`unknown key '${unknown}' (known: settings, servers, exports, bind_password)`)
+  if (unknown !== undefined) fail(`unknown key '${unknown}' (known: settings, servers, trees, exports, bind_password)`)
   if (exports !== undefined && !Array.isArray(exports)) fail('exports must be a list of "<server>/<export> [options]"')
   return {
     settings: table('settings', settings),
     servers: table('servers', servers),
+    trees: table('trees', trees),
     exports: (exports ?? []).map((e: unknown, i: number) => scalar(`exports[${i}]`, e)),
     bindPassword: bindPassword === undefined || bindPassword === '' ? undefined : scalar('bind_password', bindPassword),
   }

@@ -4,8 +4,9 @@
 
 import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseConfig } from '../config/load.js'
-import { OPTIONS, SERVER_OPTIONS } from '../config/options.js'
+import { type Config, HOME_MOUNT_POINT, parseConfig } from '../config/load.js'
+import { allTrees, masterMapName } from '../lookup/tree.js'
+import { OPTIONS, SERVER_OPTIONS, TREE_OPTIONS } from '../config/options.js'
 import { EfsHomeError } from '../errors.js'
 import { diffLines } from '../util/diff-lines.js'
 import { parseStaticCfg } from '../mapgen/static-cfg.js'
@@ -59,6 +60,7 @@ function renderConfig(inputs: RolloutInputs): string {
       .sort(),
   ]
   const serverKeys = Object.keys(SERVER_OPTIONS)
+  const treeKeys = Object.keys(TREE_OPTIONS)
   return template('efs-home.conf.hbs')({
     sections: sectionNames.map((name) => ({
       name,
@@ -67,12 +69,27 @@ function renderConfig(inputs: RolloutInputs): string {
     servers: Object.keys(inputs.servers)
       .sort()
       .map((name) => ({ name, keys: ordered(inputs.servers[name] ?? {}, serverKeys) })),
+    trees: Object.keys(inputs.trees)
+      .sort()
+      .map((name) => ({ name, keys: ordered(inputs.trees[name] ?? {}, treeKeys) })),
   })
+}
+
+/** The master map snippet of each declared tree, like maps/auto.master.d/home.autofs for /home. */
+function treeSnippets(config: Config): ManagedFile[] {
+  return allTrees(config)
+    .filter((tree) => tree.mountPoint !== HOME_MOUNT_POINT)
+    .map((tree) => ({
+      path: `/etc/auto.master.d/${masterMapName(tree)}`,
+      mode: 0o644,
+      content: template('tree.autofs.hbs')({ mountPoint: tree.mountPoint, timeout: tree.timeout }),
+      secret: false,
+    }))
 }
 
 export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
   const config = renderConfig(inputs)
-  parseConfig(CONFIG_PATH, config) // a config the tools would refuse is never rolled out
+  const loaded = parseConfig(CONFIG_PATH, config) // a config the tools would refuse is never rolled out
   const staticCfg = template('auto_static.cfg.hbs')({ exports: inputs.exports })
   parseStaticCfg('/etc/auto_static.cfg', staticCfg)
   const shipped = (path: string, ...from: string[]) => ({
@@ -88,6 +105,7 @@ export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
     shipped('/etc/efs-home/efs-ca.pem', 'templates', 'efs-ca.pem'),
     shipped('/etc/auto.master.d/home.autofs', 'maps', 'auto.master.d', 'home.autofs'),
     shipped('/etc/auto.master.d/static.autofs', 'maps', 'auto.master.d', 'static.autofs'),
+    ...treeSnippets(loaded),
     shipped('/etc/systemd/system/autofs.service.d/efs-home.conf', 'templates', 'autofs.service.d', 'static.conf'),
     shipped('/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'),
     shipped('/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'),

@@ -7,13 +7,13 @@
 // maps, the agent, ldapsearch, slapd) from /proc/stat.
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { siteConfig, writeConfig } from '../fixtures/config.js'
 import { runCommand, waitFor } from '../fixtures/processes.js'
 import { rssMb } from '../fixtures/proc.js'
 import { EFS_HOME_BIN, MAP_BIN, THIN_MAP } from '../fixtures/run.js'
-import type { Owner } from '../fixtures/scratch.js'
+import { type Owner, scratchDir } from '../fixtures/scratch.js'
 import { BASE, startSlapd } from '../fixtures/slapd.js'
 import { referenceScript } from './reference.js'
 import { storm } from './storm.js'
@@ -51,12 +51,17 @@ function peakRss(command: string[], env: NodeJS.ProcessEnv): number {
  * this machine's slow spells then hit every command alike, where timing one
  * command's runs back to back (as hyperfine does) lets them land on one.
  */
-function interleaved(commands: Record<string, string[]>, runs: number, env: NodeJS.ProcessEnv): Record<string, number> {
+function interleaved(
+  commands: Record<string, string[]>,
+  runs: number,
+  env: NodeJS.ProcessEnv,
+  cwds: Record<string, string> = {},
+): Record<string, number> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((n) => [n, []]))
   for (let run = -WARMUP_RUNS; run < runs; run++) {
     for (const [name, argv] of Object.entries(commands)) {
       const started = process.hrtime.bigint()
-      spawnSync(argv[0]!, argv.slice(1), { env, stdio: 'ignore' })
+      spawnSync(argv[0]!, argv.slice(1), { env, stdio: 'ignore', cwd: cwds[name] })
       if (run >= 0) times[name]!.push(Number(process.hrtime.bigint() - started) / 1e6)
     }
   }
@@ -106,9 +111,13 @@ export async function benchLookup(owner: Owner, runs: number, soakLookups: numbe
   const users = Array.from({ length: USERS }, (_, i) => ({
     uid: `u${i}`,
     home: i % 2 === 0 ? `/import/nw-syd-efs1/1/u${i}` : `/import/kamen/2/u${i}`,
+    web: `/import/kamen/7/u${i}`,
   }))
   const slapd = await startSlapd(owner, users)
-  const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}'))
+  // A second tree, /web from its own attribute, at a mount point of a scratch directory's.
+  const web = join(scratchDir(owner, 'web'), 'web')
+  mkdirSync(web)
+  const { file, dir } = writeConfig(owner, siteConfig([slapd.url], '{dir}', `[tree "${web}"]\nattribute = webDirectory\n`))
   const { file: noAgent } = writeConfig(owner, siteConfig([slapd.url], '{dir}', '[home]\nagent = false\n'))
   const reference = referenceScript()
   // automount's environment, not this shell's: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS.
@@ -118,6 +127,7 @@ export async function benchLookup(owner: Owner, runs: number, soakLookups: numbe
   const commands: Record<string, string[]> = {
     floor: ['node', '-e', '0'],
     'thin map': [THIN_MAP, 'u12345'],
+    'thin map, /web': [THIN_MAP, 'u12345'],
     'node map': [MAP_BIN, 'u12345'],
     'no agent': inProcess('u12345'),
     reference: ['bash', reference, 'u12345'],
@@ -139,7 +149,9 @@ export async function benchLookup(owner: Owner, runs: number, soakLookups: numbe
   // The thin map's answer is the agent's, not a hand-over's.
   const before = (await runCommand('node', [EFS_HOME_BIN, 'agent', 'status', '--json'], env)).stdout
 
-  const medianMs = interleaved(commands, runs, env)
+  const medianMs = interleaved(commands, runs, env, { 'thin map, /web': web })
+  if (!execFileSync(THIN_MAP, ['u12345'], { env, cwd: web, encoding: 'utf8' }).endsWith('kamen:/export/kamen/7/u12345\n'))
+    throw new Error('the thin map in /web did not answer for /web')
   const cpu = cpuPerLookup(
     { 'thin map': commands['thin map']!, 'node map': commands['node map']!, reference: commands.reference! },
     50,
@@ -159,6 +171,7 @@ export async function benchLookup(owner: Owner, runs: number, soakLookups: numbe
     ratios: {
       'thin map / reference': m('thin map') / m('reference'),
       'thin map / reference, missing user': m('thin map, missing user') / m('reference, missing user'),
+      'thin map, /web / reference': m('thin map, /web') / m('reference'),
       'thin map CPU / reference CPU': (cpu['thin map'] ?? NaN) / (cpu.reference ?? NaN),
       'node map / reference': m('node map') / m('reference'),
       'no agent / reference': m('no agent') / m('reference'),

@@ -3,7 +3,7 @@
 import { configFilePath } from '../../config/ini-file.js'
 import { loadConfig } from '../../config/load.js'
 import type { Option } from '../../config/option.js'
-import { OPTIONS, SERVER_OPTIONS } from '../../config/options.js'
+import { OPTIONS, SERVER_OPTIONS, TREE_OPTIONS } from '../../config/options.js'
 import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
 
@@ -27,6 +27,7 @@ export function optionsMarkdown(): string {
     '| --- | --- | --- | --- |',
     ...Object.entries(OPTIONS).flatMap(([section, table]) => rows(`[${section}]`, table)),
     ...rows('[server "NAME"]', SERVER_OPTIONS),
+    ...rows('[tree "MOUNT POINT"]', TREE_OPTIONS),
   ].join('\n')
 }
 

@@ -2,7 +2,8 @@
 
 import { agentStatus } from '../../agent/status.js'
 import { type Config, loadConfig } from '../../config/load.js'
-import { oneLine } from '../../errors.js'
+import { EfsHomeError, oneLine } from '../../errors.js'
+import { allTrees, declaredTree } from '../../lookup/tree.js'
 import { lookupHome, type Step } from '../../lookup/lookup.js'
 import { formatMountOptions } from '../../mount/options.js'
 import { errorCodeOf, EXIT } from '../exit.js'
@@ -47,24 +48,46 @@ async function answeredBy(config: Config): Promise<string> {
   return `the Node map, by itself: the agent on ${where} is ${s.problem}`
 }
 
-export async function lookupCommand(user: string, json: boolean, out: Output): Promise<number> {
+export async function lookupCommand(user: string, options: { tree: string; json: boolean }, out: Output): Promise<number> {
+  const { json } = options
   const steps: Step[] = []
   const config = loadConfig()
+  const tree = declaredTree(config, options.tree)
+  if (tree === undefined) {
+    const known = allTrees(config).map((t) => t.mountPoint)
+    throw new EfsHomeError('CONFIG', `--tree ${options.tree}: not a tree of ${config.file} (trees: ${known.join(', ')})`)
+  }
   const path = await answeredBy(config)
-  if (!json) out.out(`config          ${config.file}\nanswered by     ${path}`)
+  const source = tree.subPath === undefined ? tree.attribute : `${tree.attribute} + /${tree.subPath}`
+  if (!json) out.out(`config          ${config.file}\ntree            ${tree.mountPoint} (${source})\nanswered by     ${path}`)
   try {
     const result = await lookupHome(config, user, {
+      tree,
       observe: (step) => {
         steps.push(step)
         if (!json) out.out(describe(step))
       },
     })
-    if (json) out.out(JSON.stringify({ key: user, ok: true, answeredBy: path, source: result.source, entry: result.text, steps }, null, 2))
+    if (json)
+      out.out(
+        JSON.stringify(
+          { key: user, tree: tree.mountPoint, ok: true, answeredBy: path, source: result.source, entry: result.text, steps },
+          null,
+          2,
+        ),
+      )
     return EXIT.ok
   } catch (err) {
     // No entry is this command's answer, not its failure: explained on stdout like the rest.
     const code = errorCodeOf(err)
-    if (json) out.out(JSON.stringify({ key: user, ok: false, answeredBy: path, error: { code, message: oneLine(err) }, steps }, null, 2))
+    if (json)
+      out.out(
+        JSON.stringify(
+          { key: user, tree: tree.mountPoint, ok: false, answeredBy: path, error: { code, message: oneLine(err) }, steps },
+          null,
+          2,
+        ),
+      )
     else out.out(`result          no entry: ${oneLine(err)} [${code}]`)
     return EXIT.no
   }
