@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { readHomesCache, writeHomesCache } from '../src/cache/homes-cache.js'
 import { parseConfig, type Config } from '../src/config/load.js'
 import { lookupHome, type Step } from '../src/lookup/lookup.js'
+import { allTrees } from '../src/lookup/tree.js'
 import { EFS_ID, EFS_MOUNT_TARGET, siteConfig } from './fixtures/config.js'
 import { blackHole, freePort } from './fixtures/processes.js'
 import { scratchDir } from './fixtures/scratch.js'
@@ -48,7 +49,8 @@ const BAD_VALUES: Record<string, string> = {
 
 const users: User[] = [
   ...Array.from({ length: USERS }, (_, i) => ({ uid: `u${i}`, home: KINDS[i % KINDS.length]![0](i) })),
-  ...Object.entries(BAD_VALUES).map(([uid, home]) => ({ uid, home })),
+  // The same values as a /web location too: every tree refuses them alike.
+  ...Object.entries(BAD_VALUES).map(([uid, home]) => ({ uid, home, web: home })),
   { uid: 'dup', home: '/import/kamen/1/dup' },
   { uid: 'dup', home: '/import/kamen/2/dup', ou: 'Staff' },
   { uid: 'MiXed.Case-9', home: '/import/kamen/1/MiXed.Case-9' },
@@ -111,11 +113,12 @@ t.test("a key LDAP matches but that is not the entry's name gets nothing: case v
   await t.rejects(lookupHome(exact, 'U17'), { code: 'NOT_FOUND', message: "no LDAP entry for 'U17'" })
 })
 
-t.test('unsafe or ambiguous directory values are refused', async (t) => {
-  const c = config(t, [slapd.url])
-  for (const uid of Object.keys(BAD_VALUES)) {
-    await t.rejects(lookupHome(c, uid), { code: 'LOCATION' }, uid)
-  }
+t.test('unsafe or ambiguous directory values are refused, in every tree', async (t) => {
+  const c = config(t, [slapd.url], '[tree "/web"]\nattribute = webDirectory\n[tree "/www"]\nsub_path = public_html\n')
+  for (const tree of allTrees(c))
+    for (const uid of Object.keys(BAD_VALUES)) {
+      await t.rejects(lookupHome(c, uid, { tree }), { code: 'LOCATION' }, `${uid} in ${tree.mountPoint}`)
+    }
   await t.rejects(lookupHome(c, 'dup'), { code: 'AMBIGUOUS', message: /more than one LDAP entry/ })
   await t.rejects(lookupHome(c, 'nobody'), { code: 'NOT_FOUND' })
   t.equal(slapd.searches('uid=nobody'), 1, 'one search per lookup')
