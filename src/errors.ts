@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'CONFIG' // the config file is missing, unreadable or invalid
   | 'KEY' // automount handed us a key that is not a plausible user name
   | 'NOT_FOUND' // LDAP answered: no such user
+  | 'ABSENT' // the user has no location in this tree (a tree besides /home): no entry, and nothing worth a log line
   | 'AMBIGUOUS' // more than one LDAP entry for the key
   | 'LOCATION' // the user's home location is malformed or unsafe
   | 'LDAP_UNAVAILABLE' // no LDAP server answered in time

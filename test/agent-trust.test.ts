@@ -160,6 +160,9 @@ t.test(
       answer: { ok: false, error: 'no LDAP entry' },
     })
     t.same(parseAnswer(`${key} declined another config`, key), { answer: { ok: false, error: 'another config', declined: true } })
+    t.same(parseAnswer(answerLine(key, { ok: false, error: "'carol' has no webDirectory", absent: true }).slice(0, -1), key), {
+      answer: { ok: false, error: "'carol' has no webDirectory", absent: true },
+    })
     t.equal(answerLine(key, { ok: false, error: 'two\nlines' }), `${key} no two lines\n`, 'an answer is one line')
     for (const line of [`${'e'.repeat(64)} ok ${entry}`, `${key} ok `, `${key} maybe x`, `${key} ok a\rb`, 'not an answer', ''])
       t.ok('bad' in parseAnswer(line, key), JSON.stringify(line))

@@ -48,6 +48,19 @@ t.test("batched: another writer's rewrite (or a removed file) is noticed", async
   t.equal(readHomesCache(file).get('u1')?.at, now + 5, 'recorded again after the file went away')
 })
 
+t.test("batched: another writer's entries are kept, not overwritten from memory", async (t) => {
+  const file = join(scratchDir(t), 'homes.json')
+  const recorder = new BatchedRecorder(file, 60_000)
+  const now = 1_800_000_000
+  recorder.record('u1', '/import/kamen/2/u1', now, DAY)
+  recorder.flush(now)
+  // The Node map of a lookup the agent did not answer records a user of its own.
+  directRecorder(file).record('u2', '/import/kamen/2/u2', now + 1, DAY)
+  recorder.record('u3', '/import/kamen/2/u3', now + 2, DAY)
+  recorder.flush(now + 2)
+  t.same([...readHomesCache(file).keys()].sort(), ['u1', 'u2', 'u3'])
+})
+
 t.test('direct: written through at once', async (t) => {
   const file = join(scratchDir(t), 'homes.json')
   directRecorder(file).record('u1', '/import/kamen/2/u1', 1_800_000_000, DAY)

@@ -44,7 +44,8 @@ const expected: [string, string, { code: number; stdout: string; stderr: RegExp 
   [WWW, 'alice', { code: 0, stdout: `-fstype=nfs4,${EFS},nosuid,nodev nw-syd-efs1:/1/alice/public_html\n`, stderr: '' }],
   [WEB, 'bob', { code: 0, stdout: `-fstype=nfs4,${EFS},ro,nosuid,nodev nw-syd-efs1:/3/bob\n`, stderr: '' }],
   [WWW, 'bob', { code: 0, stdout: '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/bob/public_html\n', stderr: '' }],
-  [WEB, 'carol', { code: 1, stdout: '', stderr: "efs-home-map: 'carol' has no webDirectory\n" }],
+  // No location in the tree: ENOENT, and not a line in automount's log for every ls.
+  [WEB, 'carol', { code: 1, stdout: '', stderr: '' }],
   [WWW, 'carol', { code: 0, stdout: '-fstype=nfs,vers=4,nosuid,nodev kamen:/export/kamen/2/carol/public_html\n', stderr: '' }],
   [
     WEB,
@@ -69,19 +70,18 @@ for (const kind of KINDS)
     })
   }
 
-t.test('hostile keys in every tree: refused alike by every map, in every tree, before LDAP', async (t) => {
+t.test('hostile keys in every tree: refused as the Node map refuses them, before LDAP', async (t) => {
   const searches = slapd.searches()
+  // The thin map hands a key that is not a user name to the Node map: one run goes through both.
   for (const mount of [HOME, WEB, WWW])
     for (const key of BAD_KEYS.filter((k) => !k.includes('\0'))) {
       const reference = await runMain((argv, io) => mapMain(argv, io), [key], alone)
-      for (const kind of KINDS) {
-        const r = await runMap(kind, [key], mapEnv(file), mount)
-        t.same(
-          { code: r.code, stdout: r.stdout, stderr: r.stderr.trimEnd() },
-          { code: reference.code, stdout: '', stderr: reference.err },
-          `${kind} ${JSON.stringify(key)} in ${mount}`,
-        )
-      }
+      const r = await runMap('thin', [key], mapEnv(file), mount)
+      t.same(
+        { code: r.code, stdout: r.stdout, stderr: r.stderr.trimEnd() },
+        { code: reference.code, stdout: '', stderr: reference.err },
+        `${JSON.stringify(key)} in ${mount}`,
+      )
     }
   t.equal(slapd.searches(), searches, 'not one search')
 })
@@ -98,7 +98,7 @@ t.test('efs-home lookup --tree, and a tree the config does not have', async (t) 
   t.match(www.out, new RegExp(`tree +${WWW} \\(homeDirectory \\+ /public_html\\)`))
   t.match(await runMain(efsHomeMain, ['lookup', '--tree', WEB, 'carol'], file), {
     code: 1,
-    out: /result +no entry: 'carol' has no webDirectory \[NOT_FOUND\]/,
+    out: /result +no entry: 'carol' has no webDirectory \[ABSENT\]/,
   })
   t.match(await runMain(efsHomeMain, ['lookup', '--tree', '/nowhere', 'alice'], file), {
     code: 2,

@@ -216,7 +216,7 @@ class LookupAgent {
       this.answered[request.via] += 1
       return { ok: true, text: result.text }
     } catch (err) {
-      return { ok: false, error: oneLine(err) }
+      return { ok: false, error: oneLine(err), ...(err instanceof EfsHomeError && err.code === 'ABSENT' ? { absent: true } : {}) }
     }
   }
 

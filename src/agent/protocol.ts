@@ -3,7 +3,7 @@
 //
 //   question: lookup <ask> <via> <deadline-ms> <tree> <key> <config file>     (via: thin | node)
 //             status <ask>
-//   answer:   <answer> ok <text> | <answer> no <error> | <answer> declined <why>
+//   answer:   <answer> ok <text> | <answer> no <error> | <answer> absent <why> | <answer> declined <why>
 //
 // <ask> and <answer> are the agent's two keys from its root-only keys file
 // (src/agent/files.ts): a question without <ask> is not root's and gets no
@@ -32,8 +32,11 @@ export type AgentRequest =
 
 export type AgentAnswer =
   | { readonly ok: true; readonly text: string }
-  /** `declined`: not this agent's to answer (another config file); the map does the lookup itself. */
-  | { readonly ok: false; readonly error: string; readonly declined?: boolean }
+  /**
+   * `declined`: not this agent's to answer (another config file); the map does the lookup itself.
+   * `absent`: the user has no location in this tree: no entry, and the map says nothing.
+   */
+  | { readonly ok: false; readonly error: string; readonly declined?: boolean; readonly absent?: boolean }
 
 // A question is a few hundred bytes; anything longer is not ours.
 const MAX_LINE = 16 * 1024
@@ -85,15 +88,15 @@ export function parseRequest(line: string, ask: string): AgentRequest | undefine
 export function answerLine(key: string, answer: AgentAnswer): string {
   const flat = (text: string) => text.replace(/[\r\n\0]+/g, ' ')
   if (answer.ok) return `${key} ok ${flat(answer.text)}\n`
-  return `${key} ${answer.declined === true ? 'declined' : 'no'} ${flat(answer.error)}\n`
+  return `${key} ${answer.declined === true ? 'declined' : answer.absent === true ? 'absent' : 'no'} ${flat(answer.error)}\n`
 }
 
 /** The answer `line` carries, or why it is not the agent's answer (`key`: the agent's answer key). */
 export function parseAnswer(line: string, key: string): { answer: AgentAnswer } | { bad: string } {
-  const m = /^(\S+) (ok|no|declined) (.*)$/.exec(line)
+  const m = /^(\S+) (ok|no|absent|declined) (.*)$/.exec(line)
   if (m === null || !ONE_LINE.test(line)) return { bad: 'an answer that is not one' }
   if (m[1] !== key) return { bad: "an answer without the agent's key" }
   const text = m[3] ?? ''
   if (m[2] === 'ok') return text === '' ? { bad: 'an empty answer' } : { answer: { ok: true, text } }
-  return { answer: { ok: false, error: text, ...(m[2] === 'declined' ? { declined: true } : {}) } }
+  return { answer: { ok: false, error: text, ...(m[2] === 'declined' ? { declined: true } : m[2] === 'absent' ? { absent: true } : {}) } }
 }

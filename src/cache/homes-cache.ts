@@ -75,28 +75,11 @@ function writtenByMapGen(file: string): number | undefined {
 }
 
 /**
- * Records what LDAP just said about some users (a location each, or
- * undefined for "no such user"), rewriting the file once, and only when that
- * changes what it holds or an entry is getting old. Concurrent writers may
- * drop each other's update: each write is whole, and a later lookup records
- * it again.
+ * Applies what LDAP just said about some users (a location each, or
+ * undefined for "no such user") to `cache`; true when that changed what it
+ * holds or refreshed an entry getting old.
  */
-export function recordInHomesCache(
-  file: string,
-  said: ReadonlyMap<string, string | undefined>,
-  now: number,
-  refreshAfter: number,
-): boolean {
-  // A cache efs-map-gen refreshed lately holds every user: reading megabytes
-  // of it on each lookup would only confirm that.
-  const mapGen = writtenByMapGen(file)
-  if (mapGen !== undefined && now - mapGen < refreshAfter) return false
-  let cache: HomesCache
-  try {
-    cache = readHomesCache(file)
-  } catch {
-    cache = new Map() // an unreadable cache is worthless: start it again
-  }
+export function applyToHomesCache(cache: HomesCache, said: ReadonlyMap<string, string | undefined>, now: number, refreshAfter: number): boolean {
   let changed = false
   for (const [user, location] of said) {
     const known = cache.get(user)
@@ -107,6 +90,32 @@ export function recordInHomesCache(
       changed = true
     }
   }
-  if (changed) writeHomesCache(file, cache)
   return changed
+}
+
+/**
+ * Records what LDAP just said in `file`, rewriting it once, and only when
+ * that changes what it holds or an entry is getting old. Concurrent writers
+ * may drop each other's update: each write is whole, and a later lookup
+ * records it again. Returns the cache as written (or read), or undefined
+ * when efs-map-gen keeps the file.
+ */
+export function recordInHomesCache(
+  file: string,
+  said: ReadonlyMap<string, string | undefined>,
+  now: number,
+  refreshAfter: number,
+): HomesCache | undefined {
+  // A cache efs-map-gen refreshed lately holds every user: reading megabytes
+  // of it on each lookup would only confirm that.
+  const mapGen = writtenByMapGen(file)
+  if (mapGen !== undefined && now - mapGen < refreshAfter) return undefined
+  let cache: HomesCache
+  try {
+    cache = readHomesCache(file)
+  } catch {
+    cache = new Map() // an unreadable cache is worthless: start it again
+  }
+  if (applyToHomesCache(cache, said, now, refreshAfter)) writeHomesCache(file, cache)
+  return cache
 }

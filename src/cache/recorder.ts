@@ -4,7 +4,7 @@
 // for every lookup, would cost each lookup more than the lookup itself.
 
 import { statSync } from 'node:fs'
-import { recordInHomesCache } from './homes-cache.js'
+import { applyToHomesCache, type HomesCache, recordInHomesCache, writeHomesCache } from './homes-cache.js'
 
 export interface CacheRecorder {
   /** `location` undefined: LDAP says there is no such user. Best effort: never throws. */
@@ -43,11 +43,14 @@ function version(file: string): string {
 /**
  * Remembers what it recorded, so a lookup that changes nothing costs no file
  * read, and writes what changed in one go, `delayMs` after the first change
- * (so at most once per `delayMs`). When another process rewrote or removed
- * the file meanwhile, what it remembers counts for nothing.
+ * (so at most once per `delayMs`), from what it holds of the file rather
+ * than reading it back. When another process rewrote or removed the file
+ * meanwhile, what it holds counts for nothing: the file is read again.
  */
 export class BatchedRecorder implements CacheRecorder {
   private readonly recorded = new Map<string, { location: string | undefined; at: number }>()
+  /** What the file holds, as this recorder last wrote or read it; undefined while efs-map-gen keeps it. */
+  private mirror: HomesCache | undefined
   /** The file as this recorder last left it. */
   private written = ''
   private readonly pending = new Map<string, string | undefined>()
@@ -77,7 +80,12 @@ export class BatchedRecorder implements CacheRecorder {
     if (this.pending.size === 0) return
     const said = new Map(this.pending)
     this.pending.clear()
-    bestEffort(() => recordInHomesCache(this.file, said, now, this.refreshAfter))
+    bestEffort(() => {
+      // The file as this recorder left it: write from what it holds, without reading megabytes back.
+      if (this.mirror !== undefined && version(this.file) === this.written) {
+        if (applyToHomesCache(this.mirror, said, now, this.refreshAfter)) writeHomesCache(this.file, this.mirror)
+      } else this.mirror = recordInHomesCache(this.file, said, now, this.refreshAfter)
+    })
     this.written = version(this.file)
   }
 }

@@ -5,7 +5,8 @@
 // lookup needs and always finishes within [home] deadline.
 //
 // Contract: one map entry on stdout and exit 0; or nothing on stdout, one
-// line on stderr (automount logs it) and exit 1.
+// line on stderr (automount logs it) and exit 1 — nothing on stderr for a
+// user with no location in a tree besides /home (every `ls` would log it).
 //
 // With [home] agent (the default) the resident agent answers, and this
 // process loads almost nothing; when no agent can answer, the lookup is
@@ -15,12 +16,13 @@ import { resolve } from 'node:path'
 import { agentDeadlineMs, agentWaitMs, askAgent, type MapSettings, readMapSettings } from '../agent/client.js'
 import { agentUnsafe } from '../agent/status.js'
 import { configFilePath, readConfigText } from '../config/ini-file.js'
-import { oneLine } from '../errors.js'
+import { EfsHomeError, oneLine } from '../errors.js'
 import { checkKey } from '../lookup/key.js'
 import { Deadline } from '../util/deadline.js'
 import { type Output, stdOutput } from './output.js'
 
-type Outcome = { readonly code: 0; readonly text: string } | { readonly code: 1; readonly error: string }
+/** `silent`: the user has no location in this tree; ENOENT with no line in automount's log. */
+type Outcome = { readonly code: 0; readonly text: string } | { readonly code: 1; readonly error: string; readonly silent?: boolean }
 
 /**
  * What the thin map found before it handed the lookup over: the agent did
@@ -59,7 +61,7 @@ async function viaAgent(file: string, tree: string, key: string, settings: MapSe
   const asked = await askAgent(settings, request, waitMs)
   if (asked.kind === 'answer') {
     if (asked.answer.ok) return { code: 0, text: asked.answer.text }
-    if (asked.answer.declined !== true) return { code: 1, error: asked.answer.error }
+    if (asked.answer.declined !== true) return { code: 1, error: asked.answer.error, silent: asked.answer.absent === true }
     return undefined
   }
   await restartAgent(file, settings, asked.kind === 'unresponsive')
@@ -126,9 +128,9 @@ export async function main(argv: readonly string[], io: Output = stdOutput, env:
     }
     outcome ??= await inProcess(file, text, tree, key, deadline)
   } catch (err) {
-    outcome = { code: 1, error: oneLine(err) }
+    outcome = { code: 1, error: oneLine(err), silent: err instanceof EfsHomeError && err.code === 'ABSENT' }
   }
   if (outcome.code === 0) io.out(outcome.text)
-  else io.err(`efs-home-map: ${outcome.error}`)
+  else if (outcome.silent !== true) io.err(`efs-home-map: ${outcome.error}`)
   return outcome.code
 }

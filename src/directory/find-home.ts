@@ -20,7 +20,7 @@ function checkNamedByKey(entry: { dn: string } & Record<string, unknown>, key: s
   throw new EfsHomeError('NOT_FOUND', `no user '${key}': the LDAP entry that matched (${entry.dn}) has ${names}, not exactly '${key}'`)
 }
 
-/** The location, or NOT_FOUND / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
+/** The location, or NOT_FOUND / ABSENT (no such attribute) / AMBIGUOUS (answers), or DirectoryUnavailableError (no answer). */
 export async function findHome(
   settings: LdapSettings,
   key: string,
@@ -46,7 +46,7 @@ export async function findHome(
     const entry = searchEntries[0] ?? { dn: '' }
     checkNamedByKey(entry, key, keyAttributes)
     const values = attributeValues(entry, settings.attribute)
-    if (values.length === 0) throw new EfsHomeError('NOT_FOUND', `'${key}' has no ${settings.attribute}`)
+    if (values.length === 0) throw new EfsHomeError('ABSENT', `'${key}' has no ${settings.attribute}`)
     if (values.length > 1) throw new EfsHomeError('AMBIGUOUS', `'${key}' has ${values.length} ${settings.attribute} values, expected one`)
     return values[0] ?? ''
   }

@@ -245,7 +245,7 @@ async function lookupCheck(config: Config, tree: Tree, user: string): Promise<Ch
   try {
     return { check, ok: true, detail: (await lookupHome(config, user, { tree })).text }
   } catch (err) {
-    if (!home && err instanceof EfsHomeError && err.code === 'NOT_FOUND') return { check, ok: true, detail: `no entry: ${oneLine(err)}` }
+    if (err instanceof EfsHomeError && err.code === 'ABSENT') return { check, ok: true, detail: `no entry: ${oneLine(err)}` }
     const how = home ? '' : ` --tree ${tree.mountPoint}`
     return { check, ok: false, detail: oneLine(err), fix: `efs-home lookup${how} ${user} explains each step` }
   }

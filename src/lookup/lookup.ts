@@ -5,7 +5,7 @@
 
 import { type CachedHome, readHomesCache } from '../cache/homes-cache.js'
 import { type CacheRecorder, directRecorder } from '../cache/recorder.js'
-import type { Config } from '../config/load.js'
+import { type Config, HOME_MOUNT_POINT } from '../config/load.js'
 import { findHome } from '../directory/find-home.js'
 import { healthFile, serverHealth } from '../directory/server-health.js'
 import type { ConnectionPool } from '../directory/pool.js'
@@ -77,9 +77,11 @@ async function locate(
       recorder?.flush()
       return { raw: fromCache(config, tree.cacheFile, key, now, err, observe), source: 'cache' }
     }
-    if (err instanceof EfsHomeError && err.code === 'NOT_FOUND') {
-      // LDAP says the user is gone: make sure an outage cannot bring them back.
+    if (err instanceof EfsHomeError && (err.code === 'NOT_FOUND' || err.code === 'ABSENT')) {
+      // LDAP says the user (or their place in this tree) is gone: make sure an outage cannot bring it back.
       recorder?.record(key, undefined, now, 0)
+      // A home is expected of every user: its absence is worth a line in automount's log.
+      if (err.code === 'ABSENT' && tree.mountPoint === HOME_MOUNT_POINT) throw new EfsHomeError('NOT_FOUND', err.message)
     }
     throw err
   }

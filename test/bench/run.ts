@@ -1,4 +1,4 @@
-// npm run bench [-- --only lookup|storm|map-gen|proxy|drills
+// npm run bench [-- --only lookup|storm|map-gen|proxy|drills|ldap-drills
 //                   --runs 100 --lookups 1000 --concurrency 1,10,50
 //                   --sizes 10000,100000,300000 --megabytes 256 --rounds 9
 //                   --gib 2 --kill-every 3 --growth-lookups 10000 --soak-lookups 100000
@@ -130,6 +130,8 @@ async function drillsReport(): Promise<unknown> {
   }
   process.stdout.write('drills\n')
   await report(() => runDrills(owner, lookups))
+  // --only ldap-drills: the LDAP drills alone, without the proxy's (minutes of NFS traffic).
+  if (only === 'ldap-drills') return results
   await report(async () => [await killDuringTransfer(owner, Number(option('--gib') ?? 2), Number(option('--kill-every') ?? 3))])
   await report(() => loginsOnOneFileSystem(owner, Number(option('--growth-lookups') ?? 10000)))
   process.stdout.write('\n')
@@ -139,7 +141,7 @@ async function drillsReport(): Promise<unknown> {
 try {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
   const report: Record<string, unknown> = { date: new Date().toISOString(), commit, node: process.version, options: args }
-  if (only === undefined || only === 'drills') report.drills = await drillsReport()
+  if (only === undefined || only === 'drills' || only === 'ldap-drills') report.drills = await drillsReport()
   if (only === undefined || only === 'storm') report.storm = await stormReport()
   if (only === undefined || only === 'proxy') report.proxy = await proxyReport()
   if (only === undefined || only === 'lookup') report.lookup = await lookupReport()
