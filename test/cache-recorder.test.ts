@@ -3,7 +3,7 @@
 // written together, and another writer's rewrite is noticed. Through the
 // agent, a home learnt a moment before LDAP dies is still answered.
 
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { readHomesCache } from '../src/cache/homes-cache.js'
@@ -16,10 +16,14 @@ import { startSlapd } from './fixtures/slapd.js'
 
 const DAY = 86400
 
-t.test('batched: one write for many changes, none for a lookup that changes nothing', async (t) => {
+/** A batched recorder for a cache file of its own (written only when flushed: the batch is never due), and a time. */
+function batched(t: Test) {
   const file = join(scratchDir(t), 'homes.json')
-  const recorder = new BatchedRecorder(file, 60_000)
-  const now = 1_800_000_000
+  return { file, recorder: new BatchedRecorder(file, 60_000), now: 1_800_000_000 }
+}
+
+t.test('batched: one write for many changes, none for a lookup that changes nothing', async (t) => {
+  const { file, recorder, now } = batched(t)
   for (let i = 0; i < 50; i++) recorder.record(`u${i}`, `/import/kamen/2/u${i}`, now, DAY)
   t.throws(() => statSync(file), 'nothing written before the batch is due')
   recorder.flush(now)
@@ -37,9 +41,7 @@ t.test('batched: one write for many changes, none for a lookup that changes noth
 })
 
 t.test("batched: another writer's rewrite (or a removed file) is noticed", async (t) => {
-  const file = join(scratchDir(t), 'homes.json')
-  const recorder = new BatchedRecorder(file, 60_000)
-  const now = 1_800_000_000
+  const { file, recorder, now } = batched(t)
   recorder.record('u1', '/import/kamen/2/u1', now, DAY)
   recorder.flush(now)
   rmSync(file)
@@ -49,9 +51,7 @@ t.test("batched: another writer's rewrite (or a removed file) is noticed", async
 })
 
 t.test("batched: another writer's entries are kept, not overwritten from memory", async (t) => {
-  const file = join(scratchDir(t), 'homes.json')
-  const recorder = new BatchedRecorder(file, 60_000)
-  const now = 1_800_000_000
+  const { file, recorder, now } = batched(t)
   recorder.record('u1', '/import/kamen/2/u1', now, DAY)
   recorder.flush(now)
   // The Node map of a lookup the agent did not answer records a user of its own.

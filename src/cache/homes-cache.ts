@@ -79,7 +79,12 @@ function writtenByMapGen(file: string): number | undefined {
  * undefined for "no such user") to `cache`; true when that changed what it
  * holds or refreshed an entry getting old.
  */
-export function applyToHomesCache(cache: HomesCache, said: ReadonlyMap<string, string | undefined>, now: number, refreshAfter: number): boolean {
+export function applyToHomesCache(
+  cache: HomesCache,
+  said: ReadonlyMap<string, string | undefined>,
+  now: number,
+  refreshAfter: number,
+): boolean {
   let changed = false
   for (const [user, location] of said) {
     const known = cache.get(user)
