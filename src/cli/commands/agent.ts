@@ -1,10 +1,9 @@
 // efs-home agent run | status | stop
 
-import { readMapSettings } from '../../agent/client.js'
+import { type MapSettings, readMapSettings } from '../../agent/client.js'
 import { agentPid } from '../../agent/files.js'
 import { agentStatus } from '../../agent/status.js'
 import { configFilePath, readConfigText } from '../../config/ini-file.js'
-import type { MapSettings } from '../../agent/client.js'
 import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
 import { timestamped } from '../../util/log-line.js'
