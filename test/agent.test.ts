@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { AGENT_USERS as users, agentRig, agentsFor, lookUp } from './fixtures/agents.js'
 import { siteConfig, writeConfig } from './fixtures/config.js'
 import { spawnOwned, waitFor } from './fixtures/processes.js'
-import { EFS_HOME_BIN, MAPS, type MapKind, mapEnv, runNode } from './fixtures/run.js'
+import { EFS_HOME_BIN, MAPS, type MapKind, mapEnv, ROOT, runNode } from './fixtures/run.js'
+import { AGENT_NODE_FLAGS } from '../src/agent/start.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { BAD_KEYS } from './fixtures/bad-input.js'
 import { loadConfig } from '../src/config/load.js'
@@ -68,6 +69,14 @@ t.test('the first lookup starts the agent; it answers both maps exactly as a loo
     stdout: /\(started by a lookup\).*\nanswered 6 lookups: 3 for the thin map \(the fast path\), 3 for the Node map\n$/,
   })
   t.same(agentsFor(plain), [], 'agent = false: no agent')
+  const argv = readFileSync(`/proc/${first.pid}/cmdline`, 'utf8').split('\0')
+  t.same(argv.slice(1, 1 + AGENT_NODE_FLAGS.length), AGENT_NODE_FLAGS, "a lookup starts the agent with the agent's node flags")
+})
+
+t.test('the systemd unit runs the agent with the same node flags as a lookup does', async (t) => {
+  const unit = readFileSync(join(ROOT, 'templates', 'efs-home-agent.service'), 'utf8')
+  const execStart = unit.split('\n').filter((line) => line.startsWith('ExecStart='))
+  t.same(execStart, [`ExecStart=/usr/bin/env node ${AGENT_NODE_FLAGS.join(' ')} /usr/local/bin/efs-home agent run --resident`])
 })
 
 t.test('twenty lookups at once with no agent yet start one agent', async (t) => {

@@ -57,10 +57,17 @@ export function readHomesCache(file: string): HomesCache {
  * see it without reading the rest.
  */
 export function writeHomesCache(file: string, cache: HomesCache, byMapGen?: { readonly at: number }): void {
-  const users = Object.fromEntries([...cache.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   const head = byMapGen === undefined ? {} : { maintainer: 'efs-map-gen', written: byMapGen.at }
+  // Entry by entry rather than through one object of every user: the agent writes this every few seconds while it fills.
+  const users = [...cache.keys()]
+    .sort()
+    .map((user) => {
+      const { location, at } = cache.get(user) as CachedHome
+      return `${JSON.stringify(user)}:${JSON.stringify({ location, at })}`
+    })
+    .join(',')
   makeTrustedDir(dirname(file), 'the [home] cache_file directory')
-  writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, ...head, users })}\n`, 0o600)
+  writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, ...head }).slice(0, -1)},"users":{${users}}}\n`, 0o600)
 }
 
 /** When efs-map-gen last wrote the whole cache, from the file's first bytes; undefined if it did not. */
