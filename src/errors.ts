@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'DEADLINE' // the whole lookup ran out of time
   | 'ENTRY' // a mount entry cannot be built for this server
   | 'PROXY' // a TLS proxy cannot start, or what holds its port cannot be trusted
+  | 'IAM' // no usable AWS credentials or client certificate for EFS IAM authorization or an access point
   | 'CACHE' // the last-known-good cache is unusable
   | 'GUARD' // a generated file would lose too much of what it holds
   | 'RELOAD' // automount could not be told to re-read its maps

@@ -153,7 +153,7 @@ t.test('TLS: the proxy port and nobind, never a silent plaintext entry', async (
   )
   t.throws(() => buildEntry(c, tls('fs-0dd'), { export: '1', rest: 'a' }), { code: 'ENTRY', message: /needs TLS and no proxy port/ })
   const alias = tls('nw-syd-efs1')
-  t.throws(() => (alias.kind === 'efs' ? proxyTarget(alias) : undefined), {
+  t.throws(() => (alias.kind === 'efs' ? proxyTarget(c, alias) : undefined), {
     code: 'ENTRY',
     message: /needs TLS, which needs its file system id .*set fs_id in \[server "nw-syd-efs1"\]/,
   })
@@ -170,10 +170,11 @@ t.test('the proxy target: the certificate name, without the zone', async (t) => 
   )
   const target = (name: string) => {
     const s = classifyServer(c, name)
-    return s.kind === 'efs' ? proxyTarget(s) : undefined
+    return s.kind === 'efs' ? proxyTarget(c, s) : undefined
   }
-  t.same(target('fs-0ee'), { fsId: 'fs-0ee', port: 2049, serverName: 'fs-0ee.efs.ap-southeast-2.amazonaws.com' })
-  t.same(target('homes'), { fsId: 'fs-0ff', port: 2049, serverName: 'fs-0ff.efs.ap-southeast-2.amazonaws.com' })
+  const plain = { region: 'ap-southeast-2', iam: false, accessPoint: undefined }
+  t.same(target('fs-0ee'), { fsId: 'fs-0ee', port: 2049, serverName: 'fs-0ee.efs.ap-southeast-2.amazonaws.com', ...plain })
+  t.same(target('homes'), { fsId: 'fs-0ff', port: 2049, serverName: 'fs-0ff.efs.ap-southeast-2.amazonaws.com', ...plain })
 })
 
 t.test('mount options: defaults only where the site is silent', async (t) => {

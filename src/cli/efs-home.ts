@@ -46,20 +46,21 @@ function services<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T> {
   return y
     .command(
       'proxy <action> [fs]',
-      'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop)',
+      'the TLS proxy of an EFS file system (run, supervise, ensure, status, stop, certificate)',
       (y) =>
         y
           .positional('action', {
-            choices: ['run', 'supervise', 'ensure', 'status', 'stop'] as const,
+            choices: ['run', 'supervise', 'ensure', 'status', 'stop', 'certificate'] as const,
             demandOption: true,
             describe:
-              'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop',
+              'run: the proxy in the foreground; supervise: run it and restart it when it dies; ensure: start it unless it is up, print its port; status; stop; certificate: sign the client certificate the proxy would present (IAM, access point) and show where the credentials came from',
           })
           .positional('fs', { type: 'string', describe: 'file system id (fs-...); --fs ID works too' })
-          .option('json', { type: 'boolean', default: false, describe: 'status as JSON' }),
+          .option('json', { type: 'boolean', default: false, describe: 'status or certificate as JSON' })
+          .option('pem', { type: 'boolean', default: false, describe: 'certificate: print it as PEM (for openssl x509 -text)' }),
       (args) =>
         dispatch(`proxy ${args.action}`, async () =>
-          (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, args.json, out),
+          (await import('./commands/proxy.js')).proxyCommand(args.action, args.fs, { json: args.json, pem: args.pem }, out),
         ),
     )
     .command(
@@ -172,7 +173,7 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
     const action = argv[1]
     const fsId = argv[3]
     return runGuarded(`efs-home: proxy ${action}`, out, async () =>
-      (await import('./commands/proxy.js')).proxyCommand(action, fsId, false, out),
+      (await import('./commands/proxy.js')).proxyCommand(action, fsId, { json: false, pem: false }, out),
     )
   }
   if (argv[0] === 'agent' && argv[1] === 'run' && (argv.length === 2 || (argv.length === 3 && argv[2] === '--resident'))) {

@@ -60,6 +60,37 @@ function readTree(file: string, section: string, name: string, body: Record<stri
   return [mountPoint, tree]
 }
 
+/**
+ * IAM and access points travel in the TLS proxy's client certificate: they
+ * need TLS, and one proxy per file system carries one certificate, so every
+ * server of a file system must ask for the same.
+ */
+function checkClientCertificates(file: string, efs: EfsSettings, servers: ReadonlyMap<string, ServerSettings>): void {
+  if (efs.iam && !efs.tls)
+    throw new ConfigError(file, 'IAM authorization travels in the TLS session: needs tls = true', { section: 'efs', key: 'iam' })
+  const byFs = new Map<string, { server: string; iam: boolean; accessPoint: string | undefined }>()
+  for (const [name, s] of servers) {
+    const section = `server "${name}"`
+    const iam = s.iam ?? efs.iam
+    const tls = s.tls ?? efs.tls
+    if (!tls && (iam || s.access_point !== undefined))
+      throw new ConfigError(file, `${iam ? 'IAM authorization' : 'an access point'} travels in the TLS session: needs tls = true`, {
+        section,
+        key: iam ? 'iam' : 'access_point',
+      })
+    const fsId = s.fs_id ?? (/^fs-[0-9a-f]+$/.test(name) ? name : undefined)
+    if (fsId === undefined || !tls) continue
+    const seen = byFs.get(fsId)
+    if (seen !== undefined && (seen.iam !== iam || seen.accessPoint !== s.access_point))
+      throw new ConfigError(
+        file,
+        `${fsId} is also served by [server "${seen.server}"] with ${seen.iam ? 'iam' : 'no iam'} and ${seen.accessPoint ?? 'no access point'}: a host has one TLS proxy, so one client certificate, per file system; give both servers the same iam and access_point`,
+        { section },
+      )
+    byFs.set(fsId, { server: name, iam, accessPoint: s.access_point })
+  }
+}
+
 export function parseConfig(file: string, text: string): Config {
   const decoded = decodeSections(file, text)
   const sections: Partial<Record<SectionName, Record<string, unknown>>> = {}
@@ -99,6 +130,7 @@ export function parseConfig(file: string, text: string): Config {
       section: 'home',
       key: 'agent_port',
     })
+  checkClientCertificates(file, efs, servers)
   const trees = new Map<string, TreeSettings>()
   for (const [section, name, body] of treeSections) {
     const [mountPoint, tree] = readTree(file, section, name, body, home.import_root)

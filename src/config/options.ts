@@ -126,6 +126,15 @@ export const OPTIONS = {
       'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.',
     ),
     host_pattern: optional(v.regex, 'Regular expression: server names matching it are EFS aliases.'),
+    iam: option(
+      v.bool,
+      'false',
+      "Prove this host's IAM identity to EFS on every TLS connection (efs-utils' iam option), for file system policies that require it; needs tls.",
+    ),
+    aws_profile: optional(
+      v.awsProfile,
+      "AWS profile for IAM credentials (from root's ~/.aws/config and credentials, or AWS_CONFIG_FILE); empty: the SDK's default chain (environment, profile default, SSO, web identity, container, instance role).",
+    ),
   },
   nfs: {
     options: option(mountOptions, 'vers=4', 'Mount options for classic NFS servers.'),
@@ -140,6 +149,11 @@ export const OPTIONS = {
     ),
     connect_timeout: option(v.seconds, '5', 'Seconds a proxy may take to open TLS to the mount target for one connection.'),
     log_connections: option(v.bool, 'true', 'Log one line per connection opened and closed, with byte counts.'),
+    certificate_renewal: option(
+      v.seconds,
+      '1h',
+      'How often a proxy with a client certificate (IAM or an access point) signs a new one; sooner when the credentials expire first. The certificate is valid for 3 hours.',
+    ),
     start_attempts: option(
       v.positiveInteger,
       '10',
@@ -171,6 +185,11 @@ export const SERVER_OPTIONS = {
   az: optional(v.availabilityZone, 'Availability zone of the mount target to use.'),
   mount_target_ip: optional(v.hostname, 'Mount target address to use instead of the DNS name (like efs-utils mounttargetip).'),
   tls: optional(v.bool, 'Overrides [efs] tls.'),
+  iam: optional(v.bool, 'Overrides [efs] iam.'),
+  access_point: optional(
+    v.accessPointId,
+    'EFS access point to mount through (fsap-...; efs-utils accesspoint), presented in the client certificate; needs tls. Every server of one file system names the same one: a host has one proxy per file system.',
+  ),
   crossaccount: optional(v.bool, 'Overrides [efs] crossaccount.'),
   region: optional(v.region, 'Overrides [efs] region.'),
   dns_name_suffix: optional(v.dnsSuffix, 'Overrides [efs] dns_name_suffix.'),

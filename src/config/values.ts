@@ -114,6 +114,17 @@ export const fileSystemId: Parser<string> = (raw) => {
   return raw
 }
 
+export const accessPointId: Parser<string> = (raw) => {
+  if (!/^fsap-[0-9a-f]{17}$/.test(raw)) throw new ValueError(`'${raw}' is not an EFS access point id (fsap- and 17 lower-case hex digits)`)
+  return raw
+}
+
+/** An AWS profile name as the SDK's config files have them: no spaces, brackets or control characters. */
+export const awsProfile: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_.@+=,-]{1,64}$/.test(raw)) throw new ValueError(`'${raw}' is not an AWS profile name (letters, digits, _ . @ + = , -)`)
+  return raw
+}
+
 export const region: Parser<string> = (raw) => {
   if (!/^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(raw)) throw new ValueError(`'${raw}' is not an AWS region (like us-east-1)`)
   return raw

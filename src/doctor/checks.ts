@@ -95,6 +95,7 @@ async function efsChecks(config: Config, source: string): Promise<CheckResult[]>
     results.push(...(await addressChecks(config, server)))
     // Whatever the address said: a proxy that keeps failing says why itself.
     if (usesTls(config, server)) results.push(proxyCheck(config, server))
+    if (usesTls(config, server)) results.push(...(await clientCertificateCheck(config, server)))
   }
   return results
 }
@@ -102,7 +103,7 @@ async function efsChecks(config: Config, source: string): Promise<CheckResult[]>
 function proxyCheck(config: Config, server: EfsServer): CheckResult {
   const check = `efs ${server.name} tls proxy`
   try {
-    const { fsId } = proxyTarget(server)
+    const { fsId } = proxyTarget(config, server)
     const log = `${config.proxy.state_dir}/proxy-${fsId}.log`
     const state = readState(config, fsId)
     const open = bindableByAnyone(state?.port ?? config.efs.port_range.first)
@@ -118,6 +119,58 @@ function proxyCheck(config: Config, server: EfsServer): CheckResult {
     return { check, ok: false, detail: health.ok ? '' : health.why, fix: `see ${log}; efs-home proxy stop ${fsId} and look it up again` }
   } catch (err) {
     return { check, ok: false, detail: oneLine(err) }
+  }
+}
+
+const IAM_FIX =
+  "give root credentials the SDK's chain finds: an instance role (IMDSv2), [efs] aws_profile in /root/.aws, or IAM Roles Anywhere's credential_process there (README, IAM)"
+
+/** For IAM and access points: the client certificate the proxy presents, or the credentials it would sign one with. */
+async function clientCertificateCheck(config: Config, server: EfsServer): Promise<CheckResult[]> {
+  const check = `efs ${server.name} client certificate`
+  let target: ReturnType<typeof proxyTarget>
+  try {
+    target = proxyTarget(config, server)
+  } catch {
+    return [] // the proxy check says why
+  }
+  if (!target.iam && target.accessPoint === undefined) return []
+  const ap = target.accessPoint === undefined ? '' : `access point ${target.accessPoint}; `
+  const client = readState(config, target.fsId)?.client
+  const now = Date.now() / 1000
+  if (client?.notAfter !== undefined) {
+    const who =
+      client.accessKeyId === undefined
+        ? ''
+        : `IAM ${client.accessKeyId}${client.accountId === undefined ? '' : ` (account ${client.accountId})`} from ${client.source}; `
+    const left = `certificate valid ${Math.max(0, Math.round((client.notAfter - now) / 60))} more minutes`
+    if (client.notAfter <= now)
+      return [
+        {
+          check,
+          ok: false,
+          detail: `${who}the certificate expired and was not renewed: ${client.renewalError ?? 'unknown cause'}`,
+          fix: IAM_FIX,
+        },
+      ]
+    if (client.renewalError !== undefined)
+      return [{ check, ok: false, detail: `${who}${left}, but renewing it fails: ${client.renewalError}`, fix: IAM_FIX }]
+    return [{ check, ok: true, detail: `${ap}${who}${left}` }]
+  }
+  if (!target.iam) return [{ check, ok: true, detail: `${ap}the proxy signs it when it starts` }]
+  try {
+    const { awsCredentials } = await import('../efs/credentials.js')
+    const c = await awsCredentials(config.efs.aws_profile, PROBE_MS * 2)
+    const expires = c.expiration === undefined ? '' : `, expiring ${c.expiration.toISOString()}`
+    return [
+      {
+        check,
+        ok: true,
+        detail: `${ap}IAM ${c.accessKeyId}${c.accountId === undefined ? '' : ` (account ${c.accountId})`} from ${c.source}${expires}; the proxy signs with them when it starts`,
+      },
+    ]
+  } catch (err) {
+    return [{ check, ok: false, detail: oneLine(err), fix: IAM_FIX }]
   }
 }
 

@@ -14,7 +14,7 @@ import { EfsHomeError, oneLine } from '../errors.js'
 import { type Location, parseLocation } from '../location/location.js'
 import { type HostSource, resolveEfsHost } from '../efs/host.js'
 import { buildEntry, type EfsVia, formatEntry, type MountEntry } from '../mount/entry.js'
-import { usesTls } from '../proxy/target.js'
+import { proxyTarget, usesTls } from '../proxy/target.js'
 import { classifyServer, type Server, unfirewalled } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
 import { checkKey } from './key.js'
@@ -25,7 +25,14 @@ export type Step =
   | { readonly step: 'cache'; readonly file: string; readonly location: string; readonly ageSeconds: number }
   | { readonly step: 'location'; readonly location: Location }
   | { readonly step: 'classification'; readonly server: Server }
-  | { readonly step: 'proxy'; readonly fsId: string; readonly port: number }
+  | {
+      readonly step: 'proxy'
+      readonly fsId: string
+      readonly port: number
+      /** What its client certificate carries. */
+      readonly iam: boolean
+      readonly accessPoint: string | undefined
+    }
   | { readonly step: 'host'; readonly host: string; readonly source: HostSource; readonly notes: readonly string[] }
   | { readonly step: 'entry'; readonly entry: MountEntry; readonly text: string }
 
@@ -136,7 +143,8 @@ export async function lookupHome(config: Config, rawKey: string, options: Lookup
     server = await withFileSystemId(config, server, deadline)
     const proxyPort = await ensureProxy(config, server, deadline)
     via = { proxyPort }
-    observe({ step: 'proxy', fsId: server.fsId ?? '', port: proxyPort })
+    const { iam, accessPoint } = proxyTarget(config, server)
+    observe({ step: 'proxy', fsId: server.fsId ?? '', port: proxyPort, iam, accessPoint })
   } else if (server.kind === 'efs') {
     const resolved = await resolveEfsHost(config, server, deadline)
     via = { host: resolved.host }

@@ -43,7 +43,7 @@ export function buildStaticMap(config: Config, exports: readonly StaticExport[],
     .map(([key, exp]) => {
       try {
         const server = classifyServer(config, exp.server)
-        const port = server.kind === 'efs' && usesTls(config, server) ? proxyPorts.get(proxyTarget(server).fsId) : undefined
+        const port = server.kind === 'efs' && usesTls(config, server) ? proxyPorts.get(proxyTarget(config, server).fsId) : undefined
         const target = { export: exp.export, ...(exp.options === undefined ? {} : { options: exp.options }) }
         return { key, entry: formatEntry(buildEntry(config, server, target, { proxyPort: port })) }
       } catch (err) {

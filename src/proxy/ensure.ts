@@ -52,7 +52,7 @@ function failingStart(config: Config, fsId: string): EfsHomeError | undefined {
 
 /** The local port of `server`'s TLS proxy, started if need be, within `deadline`. */
 export async function ensureProxy(config: Config, server: EfsServer, deadline: Deadline): Promise<number> {
-  const { fsId } = proxyTarget(server)
+  const { fsId } = proxyTarget(config, server)
   const port = await assignPort(config, fsId, deadline.remainingMs())
   const open = bindableByAnyone(port)
   if (open !== undefined) throw new EfsHomeError('PROXY', `the TLS proxy for ${fsId} cannot be trusted: ${open}`)

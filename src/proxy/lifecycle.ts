@@ -21,7 +21,7 @@ export async function runProxy(config: Config, fsId: string, log: (line: string)
   const server = efsServerById(config, fsId)
   const resolved = await resolveEfsHost(config, server, new Deadline(RESOLVE_SECONDS))
   const port = await assignPort(config, fsId, 10_000)
-  const tunnel = await runTunnel(config, proxyTarget(server), resolved.host, port, log)
+  const tunnel = await runTunnel(config, proxyTarget(config, server), resolved.host, port, log)
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve)
     process.once('SIGINT', resolve)

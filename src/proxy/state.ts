@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/atomic-write.js'
 import { isLiveRootProcess } from '../util/process-identity.js'
 import { checkTrustedDir, readTrustedFile } from '../util/trusted-files.js'
 import { listenersOn, socketInodes } from './listeners.js'
+import type { ClientStatus } from './client-identity.js'
 
 export interface ProxyState {
   readonly fsId: string
@@ -23,6 +24,8 @@ export interface ProxyState {
   readonly started: number
   readonly connections: { readonly open: number; readonly total: number }
   readonly bytes: { readonly toEfs: number; readonly fromEfs: number }
+  /** The client certificate it presents (IAM, access point), if any. */
+  readonly client?: ClientStatus
 }
 
 export function statePath(config: Config, fsId: string): string {

@@ -14,9 +14,14 @@ export interface ProxyTarget {
   readonly port: number
   /** What the certificate is checked against. */
   readonly serverName: string
+  readonly region: string
+  /** Present a client certificate with this host's IAM identity ([efs] iam). */
+  readonly iam: boolean
+  /** Present a client certificate naming this access point. */
+  readonly accessPoint: string | undefined
 }
 
-export function proxyTarget(server: EfsServer): ProxyTarget {
+export function proxyTarget(config: Config, server: EfsServer): ProxyTarget {
   if (server.fsId === undefined) {
     throw new EfsHomeError(
       'ENTRY',
@@ -32,6 +37,9 @@ export function proxyTarget(server: EfsServer): ProxyTarget {
       suffix: server.dnsNameSuffix,
       az: undefined,
     }),
+    region: server.region,
+    iam: server.section?.iam ?? config.efs.iam,
+    accessPoint: server.section?.access_point,
   }
 }
 

@@ -13,6 +13,8 @@ import { readEfsCa } from './ca.js'
 import { ownIdentity } from '../util/process-identity.js'
 import { bufferReclaimer } from './buffer-reclaim.js'
 import { relay } from './relay.js'
+import { ClientIdentity } from './client-identity.js'
+import { probeNfs } from './nfs-probe.js'
 
 export interface Tunnel {
   readonly server: Server
@@ -41,6 +43,8 @@ class TlsTunnel implements Tunnel {
   private readonly started = Math.floor(Date.now() / 1000)
   private readonly self = ownIdentity()
   private refresh: NodeJS.Timeout | undefined
+  /** The client certificate, for file systems with IAM or an access point. */
+  private client: ClientIdentity | undefined
 
   constructor(
     private readonly config: Config,
@@ -56,6 +60,7 @@ class TlsTunnel implements Tunnel {
   }
 
   async listen(): Promise<void> {
+    if (this.target.iam || this.target.accessPoint !== undefined) await this.presentCertificate()
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) => reject(new EfsHomeError('PROXY', `cannot listen on 127.0.0.1:${this.port}: ${oneLine(err)}`)))
       this.server.listen({ port: this.port, host: '127.0.0.1', exclusive: true }, resolve)
@@ -73,7 +78,23 @@ class TlsTunnel implements Tunnel {
     this.refresh.unref()
   }
 
+  /** The first client certificate, and EFS's word on it: a proxy EFS refuses must not start. */
+  private async presentCertificate(): Promise<void> {
+    this.client = await ClientIdentity.create(this.config, this.target, this.ca, this.log)
+    const probe = await probeNfs(this.connectUpstream(), this.config.proxy.connect_timeout * 1000)
+    const what = [this.target.iam ? 'IAM' : undefined, this.target.accessPoint].filter((w) => w !== undefined).join(' and ')
+    if (probe.kind === 'refused') {
+      this.client.stop()
+      throw new EfsHomeError(
+        'IAM',
+        `access denied: EFS refused this host's client certificate (${what}): ${probe.why}; check the file system policy, the host's IAM permissions (elasticfilesystem:ClientMount), the access point, and this host's clock (now ${new Date().toISOString()}: a signature made more than a few minutes off is refused)`,
+      )
+    }
+    if (probe.kind === 'unreachable') this.log(`could not ask EFS about the client certificate yet: ${probe.why}`)
+  }
+
   async close(): Promise<void> {
+    this.client?.stop()
     clearInterval(this.refresh)
     for (const s of this.live) s.destroy()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -92,6 +113,7 @@ class TlsTunnel implements Tunnel {
       started: this.started,
       connections: { open, total },
       bytes: { toEfs, fromEfs },
+      ...(this.client === undefined ? {} : { client: this.client.status() }),
     }
   }
 
@@ -103,8 +125,8 @@ class TlsTunnel implements Tunnel {
       host: this.host,
       port: this.target.port,
       servername: serverName,
-      ca: this.ca,
-      minVersion: 'TLSv1.2',
+      // The newest client certificate for each new connection; the context carries the CA then.
+      ...(this.client === undefined ? { ca: this.ca, minVersion: 'TLSv1.2' } : { secureContext: this.client.secureContext() }),
       rejectUnauthorized: true,
       highWaterMark: SOCKET_BUFFER_BYTES,
       checkServerIdentity: (_host, cert) => checkServerIdentity(serverName, cert),

@@ -1,8 +1,8 @@
-// npm run bench [-- --only lookup|storm|map-gen|proxy|drills|ldap-drills
+// npm run bench [-- --only lookup|storm|map-gen|proxy|client-cert|drills|ldap-drills
 //                   --runs 100 --lookups 1000 --concurrency 1,10,50
 //                   --sizes 10000,100000,300000 --megabytes 256 --rounds 9
 //                   --gib 2 --kill-every 3 --growth-lookups 10000 --soak-lookups 100000
-//                   --json FILE]:
+//                   --connections 200 --json FILE]:
 // benchmarks and drills, not tests. Prints tables of medians, ratios and
 // counts; --json FILE writes them (with the commit and Node version) for
 // comparison between versions.
@@ -17,6 +17,7 @@ import { benchProxy } from './proxy.js'
 import { type DrillResult, runDrills } from './drills.js'
 import { killDuringTransfer, loginsOnOneFileSystem } from './proxy-drills.js'
 import { benchStorm } from './storm.js'
+import { benchClientCert } from './client-cert.js'
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {
@@ -87,6 +88,16 @@ async function proxyReport(): Promise<unknown> {
   return r
 }
 
+async function clientCertReport(): Promise<unknown> {
+  const r = await benchClientCert(owner, Number(option('--connections') ?? 200))
+  process.stdout.write(`TLS proxy with and without a client certificate (IAM and an access point), ${r.connections} new connections each, taking turns\n`)
+  for (const [name, ms] of Object.entries(r.firstByteMs)) process.stdout.write(`first byte, ${name.padEnd(20)} ${ms.toFixed(2).padStart(8)} ms\n`)
+  process.stdout.write(`ratio  client certificate / plain ${r.ratio.toFixed(2).padStart(8)}\n`)
+  process.stdout.write(`signing a certificate            ${r.signMs.toFixed(2).padStart(8)} ms\nmaking the host key (RSA 3072)   ${r.keyMs.toFixed(0).padStart(8)} ms\n\n`)
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+  return r
+}
+
 async function stormReport(): Promise<unknown> {
   const levels = (option('--concurrency') ?? '1,10,50').split(',').map(Number)
   const rows = await benchStorm(owner, lookups, levels)
@@ -144,6 +155,7 @@ try {
   if (only === undefined || only === 'drills' || only === 'ldap-drills') report.drills = await drillsReport()
   if (only === undefined || only === 'storm') report.storm = await stormReport()
   if (only === undefined || only === 'proxy') report.proxy = await proxyReport()
+  if (only === undefined || only === 'client-cert') report.clientCert = await clientCertReport()
   if (only === undefined || only === 'lookup') report.lookup = await lookupReport()
   if (only === undefined || only === 'map-gen') report.mapGen = await mapGenReport()
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`)

@@ -30,8 +30,12 @@ function describe(step: Step): string {
     }
     case 'host':
       return `host            ${step.host} (${step.source}${step.notes.length > 0 ? `: ${step.notes.join('; ')}` : ''})`
-    case 'proxy':
-      return `proxy           TLS proxy for ${step.fsId} up on 127.0.0.1:${step.port}`
+    case 'proxy': {
+      const cert = [step.iam ? 'IAM identity' : undefined, step.accessPoint === undefined ? undefined : `access point ${step.accessPoint}`]
+        .filter((w) => w !== undefined)
+        .join(' and ')
+      return `proxy           TLS proxy for ${step.fsId} up on 127.0.0.1:${step.port}${cert === '' ? '' : `, presenting a client certificate with its ${cert}`}`
+    }
     case 'entry':
       return `entry           ${step.text}\n                (fstype ${step.entry.fstype}, host ${step.entry.host}, path ${step.entry.path}, options ${formatMountOptions(step.entry.options)})`
   }

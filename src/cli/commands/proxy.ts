@@ -1,11 +1,11 @@
-// efs-home proxy run | supervise | ensure | status | stop
+// efs-home proxy run | supervise | ensure | status | stop | certificate
 
 import { readdirSync } from 'node:fs'
 import { type Config, loadConfig } from '../../config/load.js'
 import { EfsHomeError } from '../../errors.js'
 import { proxyHealth, readState } from '../../proxy/state.js'
 import { startProblem } from '../../proxy/supervision.js'
-import { efsServerById } from '../../proxy/target.js'
+import { efsServerById, proxyTarget } from '../../proxy/target.js'
 import { Deadline } from '../../util/deadline.js'
 import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
@@ -47,12 +47,61 @@ function status(config: Config, json: boolean, out: Output): number {
   return rows.every((r) => r.up) ? EXIT.ok : EXIT.no
 }
 
-export type ProxyAction = 'run' | 'supervise' | 'ensure' | 'status' | 'stop'
+/** Signs a client certificate as the proxy would and shows what it carries, or prints it (--pem) for openssl. */
+async function certificate(config: Config, fsId: string, options: { json: boolean; pem: boolean }, out: Output): Promise<number> {
+  const target = proxyTarget(config, efsServerById(config, fsId))
+  if (!target.iam && target.accessPoint === undefined)
+    throw new EfsHomeError(
+      'CONFIG',
+      `${fsId} presents no client certificate: set iam = true or access_point in its [server] section, or [efs] iam = true`,
+    )
+  const { signClientCertificate } = await import('../../proxy/client-identity.js')
+  const { cert, credentials, now } = await signClientCertificate(config, target, (line) => out.err(line))
+  if (options.pem) {
+    out.out(cert.pem.trimEnd())
+    return EXIT.ok
+  }
+  const shown = {
+    fsId,
+    accessPoint: target.accessPoint ?? null,
+    iam:
+      credentials === undefined
+        ? null
+        : {
+            accessKeyId: credentials.accessKeyId,
+            source: credentials.source,
+            accountId: credentials.accountId ?? null,
+            sessionToken: credentials.sessionToken !== undefined,
+            expires: credentials.expiration?.toISOString() ?? null,
+          },
+    signed: now.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+  }
+  if (options.json) out.out(JSON.stringify(shown, null, 2))
+  else {
+    out.out(`${fsId}: client certificate signed ${shown.signed}, valid until ${shown.notAfter}`)
+    if (target.accessPoint !== undefined) out.out(`  access point ${target.accessPoint}`)
+    if (shown.iam !== null)
+      out.out(
+        `  IAM ${shown.iam.accessKeyId}${shown.iam.accountId === null ? '' : ` (account ${shown.iam.accountId})`} from ${shown.iam.source}${shown.iam.sessionToken ? ', with a session token' : ''}${shown.iam.expires === null ? '' : `, credentials expire ${shown.iam.expires}`}`,
+      )
+  }
+  return EXIT.ok
+}
 
-export async function proxyCommand(action: ProxyAction, fsId: string | undefined, json: boolean, out: Output): Promise<number> {
+export type ProxyAction = 'run' | 'supervise' | 'ensure' | 'status' | 'stop' | 'certificate'
+
+export async function proxyCommand(
+  action: ProxyAction,
+  fsId: string | undefined,
+  options: { json: boolean; pem: boolean },
+  out: Output,
+): Promise<number> {
+  const { json } = options
   const config = loadConfig()
   if (action === 'status') return status(config, json, out)
   if (fsId === undefined) throw new EfsHomeError('CONFIG', `proxy ${action} needs a file system id (efs-home proxy ${action} fs-…)`)
+  if (action === 'certificate') return certificate(config, fsId, options, out)
   // The proxy and its supervisor run for months: each loads only what it uses.
   const lifecycle = await import('../../proxy/lifecycle.js')
   const log = (line: string) => out.err(timestamped(line))
