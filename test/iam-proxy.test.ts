@@ -81,7 +81,12 @@ async function suite(): Promise<void> {
     // The lookup's trace says what the proxy presents.
     await startSlapd(t, [{ uid: 'alice', home: `/import/${FS_ID}/1/alice` }], { netns: rig.ns, host: '127.0.0.1' })
     const traced = await rig.exec(['node', join(ROOT, 'dist/src/bin/efs-home.js'), 'lookup', 'alice'], isolated(rig, fromEnv))
-    t.match(traced.stdout, new RegExp(`proxy +TLS proxy for ${FS_ID} up on 127\\.0\\.0\\.1:${port}, presenting a client certificate with its IAM identity and access point ${AP}\n`))
+    t.match(
+      traced.stdout,
+      new RegExp(
+        `proxy +TLS proxy for ${FS_ID} up on 127\\.0\\.0\\.1:${port}, presenting a client certificate with its IAM identity and access point ${AP}\n`,
+      ),
+    )
   })
 
   t.test('IMDSv2 credentials that rotate while a connection is open: it carries on, new connections carry the new key', async (t) => {

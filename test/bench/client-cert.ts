@@ -93,7 +93,14 @@ export async function benchClientCert(owner: Owner, connections: number): Promis
   ] as const) {
     const run = inNs([process.execPath, ...PROXY_NODE_FLAGS, EFS_HOME_BIN, 'proxy', 'run', '--fs', fs])
     spawnOwned(owner, run[0]!, run.slice(1), {
-      env: { PATH: process.env.PATH, HOME: dir, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: target, AWS_EC2_METADATA_DISABLED: 'true', ...CREDENTIALS },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        EFS_HOME_CONFIG: file,
+        EFS_HOME_TEST_TARGET_PORT: target,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        ...CREDENTIALS,
+      },
     })
     ports[fs] = await waitFor(`the proxy for ${fs}`, () => {
       try {
@@ -106,7 +113,17 @@ export async function benchClientCert(owner: Owner, connections: number): Promis
   // One measuring client inside the namespace, taking turns between the two proxies.
   const measured = await runCommand(
     ns.exec[0]!,
-    [...ns.exec.slice(1), 'env', '-u', 'NODE_OPTIONS', process.execPath, join(ROOT, 'test/bench/first-byte.mjs'), String(connections), String(ports[PLAIN]), String(ports[IAM])],
+    [
+      ...ns.exec.slice(1),
+      'env',
+      '-u',
+      'NODE_OPTIONS',
+      process.execPath,
+      join(ROOT, 'test/bench/first-byte.mjs'),
+      String(connections),
+      String(ports[PLAIN]),
+      String(ports[IAM]),
+    ],
     { PATH: process.env.PATH },
   )
   if (measured.code !== 0) throw new Error(`first-byte client: ${measured.stderr}`)

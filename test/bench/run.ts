@@ -90,10 +90,15 @@ async function proxyReport(): Promise<unknown> {
 
 async function clientCertReport(): Promise<unknown> {
   const r = await benchClientCert(owner, Number(option('--connections') ?? 200))
-  process.stdout.write(`TLS proxy with and without a client certificate (IAM and an access point), ${r.connections} new connections each, taking turns\n`)
-  for (const [name, ms] of Object.entries(r.firstByteMs)) process.stdout.write(`first byte, ${name.padEnd(20)} ${ms.toFixed(2).padStart(8)} ms\n`)
+  process.stdout.write(
+    `TLS proxy with and without a client certificate (IAM and an access point), ${r.connections} new connections each, taking turns\n`,
+  )
+  for (const [name, ms] of Object.entries(r.firstByteMs))
+    process.stdout.write(`first byte, ${name.padEnd(20)} ${ms.toFixed(2).padStart(8)} ms\n`)
   process.stdout.write(`ratio  client certificate / plain ${r.ratio.toFixed(2).padStart(8)}\n`)
-  process.stdout.write(`signing a certificate            ${r.signMs.toFixed(2).padStart(8)} ms\nmaking the host key (RSA 3072)   ${r.keyMs.toFixed(0).padStart(8)} ms\n\n`)
+  process.stdout.write(
+    `signing a certificate            ${r.signMs.toFixed(2).padStart(8)} ms\nmaking the host key (RSA 3072)   ${r.keyMs.toFixed(0).padStart(8)} ms\n\n`,
+  )
   for (const fn of cleanups.splice(0).reverse()) await fn()
   return r
 }
