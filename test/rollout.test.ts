@@ -147,6 +147,11 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
   for (const unit of ['autofs.service.d/efs-home.conf', 'efs-home-firewall.service', 'efs-home-proxy@.service', 'efs-home-agent.service'])
     t.ok(files[`etc/systemd/system/${unit}`], unit)
   t.match(
+    files['etc/udev/rules.d/99-zz-efs-home-readahead.rules'],
+    /^644 [\s\S]*\nSUBSYSTEM=="bdi", ACTION=="add", PROGRAM="\/usr\/local\/bin\/efs-home readahead %k", ATTR\{read_ahead_kb\}="%c"\n$/,
+    'the read-ahead udev rule',
+  )
+  t.match(
     files['etc/efs-home/efs-home.conf'],
     /\n\[tree "\/srv\/www"\]\nsub_path = public_html\n\n\[tree "\/web"\]\nattribute = webDirectory\noptions = ro\ntimeout = 60\n$/,
   )

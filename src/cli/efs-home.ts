@@ -147,6 +147,12 @@ function administration<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T>
         await dispatch('rollout render', () => renderCommand(render, out), renderGuard(render))
       },
     )
+    .command(
+      'readahead <device>',
+      "for udev: the read-ahead (KiB) of an NFS backing device if its mount is EFS ([efs] read_ahead × rsize); exit 1 to leave the device's alone",
+      (y) => y.positional('device', { type: 'string', demandOption: true, describe: "the backing device, MAJOR:MINOR (udev's %k)" }),
+      (args) => dispatch('readahead', async () => (await import('./commands/readahead.js')).readAheadCommand(args.device, out)),
+    )
     .command('config', 'check the config file or list its options', (y) =>
       y
         .command(

@@ -126,6 +126,11 @@ export const OPTIONS = {
       'When the EFS DNS name does not resolve, ask the EFS API for a mount target address.',
     ),
     host_pattern: optional(v.regex, 'Regular expression: server names matching it are EFS aliases.'),
+    read_ahead: option(
+      v.wholeNumber,
+      '15',
+      "Read-ahead of each EFS mount, in multiples of its rsize (efs-utils' 15: 15 MiB with rsize=1048576, against the kernel's 128 KiB), set by efs-home's udev rule as the mount appears; 0 leaves the kernel's. Classic NFS servers keep theirs.",
+    ),
     iam: option(
       v.bool,
       'false',

@@ -39,6 +39,11 @@ export const seconds: Parser<number> = (raw) => {
   return n
 }
 
+export const wholeNumber: Parser<number> = (raw) => {
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new ValueError(`'${raw}' is not a whole number (0 or more)`)
+  return Number(raw)
+}
+
 export const positiveInteger: Parser<number> = (raw) => {
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
     throw new ValueError(`'${raw}' is not a positive whole number`)

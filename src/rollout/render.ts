@@ -110,6 +110,8 @@ export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
     shipped('/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'),
     shipped('/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'),
     shipped('/etc/systemd/system/efs-home-agent.service', 'templates', 'efs-home-agent.service'),
+    // udevd notices a changed rules file by itself; the next mount reads ahead.
+    shipped('/etc/udev/rules.d/99-zz-efs-home-readahead.rules', 'templates', 'efs-home-readahead.rules'),
   ]
 }
 
