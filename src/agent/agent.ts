@@ -35,11 +35,12 @@ import { unlock, withLock } from '../util/lock.js'
 import { AGENT_HOST, askAgent } from './client.js'
 import { agentFiles, agentPid, keysFileText, newKeys, pidFileText, readPidFile } from './files.js'
 import { type AgentAnswer, type AgentRequest, answerLine, parseRequest, readOneLine, type Via } from './protocol.js'
+import type { ServiceLog } from '../util/service-log.js'
 
 export interface AgentOptions {
   /** Run by systemd: never idle out, and take the port over from an agent a lookup started. */
   readonly resident: boolean
-  readonly log: (line: string) => void
+  readonly log: ServiceLog
 }
 
 /** How `agent run` ends: 0 done (idle, signalled, moved: start again), 1 the config wants no agent here. */
@@ -195,7 +196,7 @@ class LookupAgent {
     } catch (err) {
       // The next lookup answers with this error, as the map's own load would; logged once.
       const why = oneLine(err)
-      if (why !== this.reported) this.options.log(`cannot use ${this.file}: ${why}`)
+      if (why !== this.reported) this.options.log(`cannot use ${this.file}: ${why}`, 'warning')
       this.reported = why
     }
     if (this.retiring !== undefined && this.inFlight === 0) void this.shutdown(this.retiring.why, this.retiring.exit)

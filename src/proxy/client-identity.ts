@@ -15,6 +15,7 @@ import { type AwsCredentials, awsCredentials } from '../efs/credentials.js'
 import { oneLine } from '../errors.js'
 import { packageFile } from '../util/package-files.js'
 import type { ProxyTarget } from './target.js'
+import type { ServiceLog } from '../util/service-log.js'
 
 export interface ClientStatus {
   readonly iam: boolean
@@ -54,7 +55,7 @@ export interface SignedCertificate {
 }
 
 /** A new client certificate for `target`, with fresh credentials when it asks for IAM. */
-export async function signClientCertificate(config: Config, target: ProxyTarget, log: (line: string) => void): Promise<SignedCertificate> {
+export async function signClientCertificate(config: Config, target: ProxyTarget, log: ServiceLog): Promise<SignedCertificate> {
   // Credentials first: without them there is nothing to sign, and no key to make.
   const credentials = target.iam ? await awsCredentials(config.efs.aws_profile, CREDENTIALS_TIMEOUT_MS) : undefined
   const { key, made } = await hostClientKey(config)
@@ -82,13 +83,13 @@ export class ClientIdentity {
     private readonly config: Config,
     private readonly target: ProxyTarget,
     private readonly ca: Buffer,
-    private readonly log: (line: string) => void,
+    private readonly log: ServiceLog,
   ) {
     this.current = { iam: target.iam, accessPoint: target.accessPoint }
   }
 
   /** The first certificate, or the reason there is none (the proxy must not start without it). */
-  static async create(config: Config, target: ProxyTarget, ca: Buffer, log: (line: string) => void): Promise<ClientIdentity> {
+  static async create(config: Config, target: ProxyTarget, ca: Buffer, log: ServiceLog): Promise<ClientIdentity> {
     const identity = new ClientIdentity(config, target, ca, log)
     await identity.renew()
     return identity
@@ -143,6 +144,7 @@ export class ClientIdentity {
         const left = (this.current.notAfter ?? 0) * 1000 - Date.now()
         this.log(
           `cannot renew the client certificate: ${why}; ${left > 0 ? `the current one stays, valid ${Math.round(left / 60_000)} more minutes` : 'the current one has expired: EFS will refuse new connections'}`,
+          left > 0 ? 'warning' : 'err',
         )
         this.schedule(Math.min(RETRY_MS, this.config.proxy.certificate_renewal * 1000))
       })

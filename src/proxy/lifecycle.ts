@@ -11,11 +11,12 @@ import { assignPort } from './ports.js'
 import { readState, statePath } from './state.js'
 import { claimSupervision, liveSupervisor, removeSupervisorRecord, type StartFailure, writeSupervisorRecord } from './supervision.js'
 import { efsServerById, proxyTarget } from './target.js'
+import type { ServiceLog } from '../util/service-log.js'
 
 // How long the proxy may take at start to find its mount target (DNS, or the EFS API).
 const RESOLVE_SECONDS = 30
 
-export async function runProxy(config: Config, fsId: string, log: (line: string) => void): Promise<void> {
+export async function runProxy(config: Config, fsId: string, log: ServiceLog): Promise<void> {
   // Loaded here: the supervisor and `stop` need none of it.
   const [{ resolveEfsHost }, { runTunnel }] = await Promise.all([import('../efs/host.js'), import('./tunnel.js')])
   const server = efsServerById(config, fsId)
@@ -32,7 +33,7 @@ export async function runProxy(config: Config, fsId: string, log: (line: string)
 }
 
 /** Runs `fsId`'s proxy and starts it again whenever it dies, unless another supervisor already does. */
-export async function superviseProxy(config: Config, fsId: string, log: (line: string) => void): Promise<void> {
+export async function superviseProxy(config: Config, fsId: string, log: ServiceLog): Promise<void> {
   const claim = await claimSupervision(config, fsId)
   if (!claim.claimed) {
     log(`PID ${claim.holder.pid} already supervises the proxy for ${fsId}; exiting`)

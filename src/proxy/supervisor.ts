@@ -5,6 +5,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { ServiceLog } from '../util/service-log.js'
 
 /**
  * How node runs the proxy, here and in efs-home-proxy@.service (a test keeps
@@ -17,7 +18,7 @@ export const PROXY_NODE_FLAGS = ['--max-semi-space-size=1', '--single-threaded']
 export interface SupervisorOptions {
   readonly command: string
   readonly args: readonly string[]
-  readonly log: (line: string) => void
+  readonly log: ServiceLog
   /** The proxy exited with a reason before it had run a while (its last `efs-home: proxy run:` line). */
   readonly onStartFailure: (cause: string, attempts: number) => void
   /** The proxy has run a while: it started. */
@@ -87,12 +88,13 @@ export async function supervise(options: SupervisorOptions): Promise<SupervisorE
       if (!everUp && failedStarts >= options.giveUpAfter) {
         options.log(
           `the proxy failed to start ${failedStarts} times and was never up: giving up (the next lookup tries again): ${ended.reason}`,
+          'err',
         )
         return 'gave up'
       }
     }
     const backoff = Math.min(FIRST_BACKOFF_MS * 2 ** Math.max(0, quickDeaths - 1), MAX_BACKOFF_MS)
-    options.log(`proxy exited (${ended.signal ?? `status ${ended.code}`}); starting it again in ${backoff} ms`)
+    options.log(`proxy exited (${ended.signal ?? `status ${ended.code}`}); starting it again in ${backoff} ms`, 'warning')
     await sleep(backoff)
   }
   return 'stopped'

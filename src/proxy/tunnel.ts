@@ -15,6 +15,7 @@ import { bufferReclaimer } from './buffer-reclaim.js'
 import { relay } from './relay.js'
 import { ClientIdentity } from './client-identity.js'
 import { probeNfs } from './nfs-probe.js'
+import type { ServiceLog } from '../util/service-log.js'
 
 export interface Tunnel {
   readonly server: Server
@@ -51,7 +52,7 @@ class TlsTunnel implements Tunnel {
     private readonly target: ProxyTarget,
     private readonly host: string,
     private readonly port: number,
-    private readonly log: (line: string) => void,
+    private readonly log: ServiceLog,
   ) {
     this.ca = readEfsCa(config).pem
     this.server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: SOCKET_BUFFER_BYTES }, (client) =>
@@ -90,7 +91,7 @@ class TlsTunnel implements Tunnel {
         `access denied: EFS refused this host's client certificate (${what}): ${probe.why}; check the file system policy, the host's IAM permissions (elasticfilesystem:ClientMount), the access point, and this host's clock (now ${new Date().toISOString()}: a signature made more than a few minutes off is refused)`,
       )
     }
-    if (probe.kind === 'unreachable') this.log(`could not ask EFS about the client certificate yet: ${probe.why}`)
+    if (probe.kind === 'unreachable') this.log(`could not ask EFS about the client certificate yet: ${probe.why}`, 'warning')
   }
 
   async close(): Promise<void> {
@@ -183,19 +184,16 @@ class TlsTunnel implements Tunnel {
     this.counters.toEfs += client.bytesRead
     this.counters.fromEfs += client.bytesWritten
     if (this.config.proxy.log_connections || !['closed', 'client reset'].includes(why)) {
-      this.log(`conn ${id}: ${why}, ${client.bytesRead} bytes to EFS, ${client.bytesWritten} from EFS`)
+      this.log(
+        `conn ${id}: ${why}, ${client.bytesRead} bytes to EFS, ${client.bytesWritten} from EFS`,
+        ['closed', 'client reset'].includes(why) ? 'info' : 'warning',
+      )
     }
   }
 }
 
 /** Listens on 127.0.0.1:`port`; each connection goes over TLS to `host` (the mount target). */
-export async function runTunnel(
-  config: Config,
-  target: ProxyTarget,
-  host: string,
-  port: number,
-  log: (line: string) => void,
-): Promise<Tunnel> {
+export async function runTunnel(config: Config, target: ProxyTarget, host: string, port: number, log: ServiceLog): Promise<Tunnel> {
   const tunnel = new TlsTunnel(config, target, host, port, log)
   await tunnel.listen()
   return tunnel

@@ -6,7 +6,7 @@ import { agentStatus } from '../../agent/status.js'
 import { configFilePath, readConfigText } from '../../config/ini-file.js'
 import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
-import { timestamped } from '../../util/log-line.js'
+import { serviceLog } from '../../util/service-log.js'
 
 export type AgentAction = 'run' | 'status' | 'stop'
 
@@ -35,7 +35,7 @@ export async function agentCommand(action: AgentAction, options: { json: boolean
   const file = configFilePath()
   if (action === 'run') {
     const { runAgent } = await import('../../agent/agent.js')
-    return await runAgent(file, { resident: options.resident, log: (line) => out.err(timestamped(line)) })
+    return await runAgent(file, { resident: options.resident, log: serviceLog('efs-home-agent', (text) => out.err(text)) })
   }
   const settings = readMapSettings(file, readConfigText(file))
   if (action === 'status') return await status(settings, options.json, out)

@@ -9,7 +9,7 @@ import { efsServerById, proxyTarget } from '../../proxy/target.js'
 import { Deadline } from '../../util/deadline.js'
 import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
-import { timestamped } from '../../util/log-line.js'
+import { serviceLog } from '../../util/service-log.js'
 
 function status(config: Config, json: boolean, out: Output): number {
   let files: string[] = []
@@ -104,7 +104,7 @@ export async function proxyCommand(
   if (action === 'certificate') return certificate(config, fsId, options, out)
   // The proxy and its supervisor run for months: each loads only what it uses.
   const lifecycle = await import('../../proxy/lifecycle.js')
-  const log = (line: string) => out.err(timestamped(line))
+  const log = serviceLog(`efs-home-proxy@${fsId}`, (text) => out.err(text))
   if (action === 'run') {
     await lifecycle.runProxy(config, fsId, log)
     return EXIT.ok
