@@ -163,19 +163,20 @@ t.test('a hung agent: the lookup still answers within its deadline, and the agen
 })
 
 t.test('idle, the agent exits and removes its keys; the next lookup starts another', async (t) => {
-  const agent = withAgent('[home]\nagent_idle = 1\n')
+  // Idle long enough that a loaded machine still sees it up before it goes.
+  const agent = withAgent('[home]\nagent_idle = 3\n')
   await map(agent.file, 'u1')
   await agent.up()
   await waitFor('the agent to exit', () =>
     agentsFor(agent.file).length === 0 && !existsSync(join(agent.agentDir, 'agent.keys')) ? true : undefined,
   )
-  t.match(readFileSync(join(agent.agentDir, 'agent.log'), 'utf8'), /exiting after \d+ lookups: idle for 1 s/)
+  t.match(readFileSync(join(agent.agentDir, 'agent.log'), 'utf8'), /exiting after \d+ lookups: idle for 3 s/)
   t.equal((await map(agent.file, 'u1')).code, 0)
   await agent.up()
 })
 
 t.test('resident (systemd): no idle exit, and it takes the port over from an agent a lookup started', async (t) => {
-  const agent = withAgent('[home]\nagent_idle = 1\n')
+  const agent = withAgent('[home]\nagent_idle = 3\n')
   await map(agent.file, 'u1')
   const lazy = await agent.up()
   const resident = spawnOwned(t, process.execPath, [EFS_HOME_BIN, 'agent', 'run', '--resident'], { env: mapEnv(agent.file) })
@@ -185,10 +186,10 @@ t.test('resident (systemd): no idle exit, and it takes the port over from an age
   })
   t.match(taken, { resident: true })
   t.ok(!agentsFor(agent.file).includes(lazy.pid!), 'the lazily started one stopped')
-  await new Promise((r) => setTimeout(r, 1500))
+  await new Promise((r) => setTimeout(r, 3500))
   t.equal((await agent.status()).pid, resident.pid, 'still there after agent_idle')
   t.match(await map(agent.file, 'u1'), { code: 0 })
-  writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[home]\nagent = false\n').replace('agent_idle = 1', ''))
+  writeFileSync(agent.file, readFileSync(agent.file, 'utf8').concat('\n[home]\nagent = false\n').replace('agent_idle = 3', ''))
   await map(agent.file, 'u1')
   const code = await new Promise((r) => (resident.exitCode === null ? resident.once('exit', r) : r(resident.exitCode)))
   t.equal(code, 1, 'agent = false: exits 1, which the unit does not restart')
