@@ -33,6 +33,8 @@ export interface Soak {
   readonly failed: number
   /** The agent after each tenth of the lookups. */
   readonly samples: readonly { readonly after: number; readonly rssMb: number; readonly openFiles: number }[]
+  /** The agent's high-water mark (VmHWM) at the end: its largest RSS over the whole soak, between samples too. */
+  readonly peakRssMb: number
 }
 
 const USERS = 20000
@@ -104,7 +106,7 @@ async function soak(agentPid: () => number, env: NodeJS.ProcessEnv, lookups: num
     if (i > 0 && i % tenth === 0) sample(i)
   })
   sample(lookups)
-  return { lookups, failed: r.failed, samples }
+  return { lookups, failed: r.failed, samples, peakRssMb: rssMb(agentPid(), 'VmHWM') }
 }
 
 export async function benchLookup(owner: Owner, runs: number, soakLookups: number): Promise<LookupBench> {

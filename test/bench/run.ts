@@ -43,7 +43,9 @@ async function lookupReport(): Promise<unknown> {
   ]
   const { soak } = lookup
   const samples = soak.samples.map((x) => `${x.after}: ${x.rssMb.toFixed(0)} MB, ${x.openFiles} files`).join('; ')
-  rows.push(`agent over ${soak.lookups} lookups through the thin map (${soak.failed} failed): ${samples}`)
+  rows.push(
+    `agent over ${soak.lookups} lookups through the thin map (${soak.failed} failed): ${samples}; peak ${soak.peakRssMb.toFixed(0)} MB`,
+  )
   process.stdout.write(`lookup latency (${runs} runs each, slapd with 20,000 users)\n${rows.join('\n')}\n\n`)
   return lookup
 }
