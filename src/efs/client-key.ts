@@ -28,7 +28,7 @@ function readKey(file: string): KeyObject | undefined {
   }
 }
 
-/** The host's client key, made (or remade, when unusable) if need be; `replaced` says why it was made. */
+/** The host's client key, made (or remade, when unusable) if need be; `made` says why it was. */
 export async function hostClientKey(config: Config): Promise<{ key: KeyObject; made?: string }> {
   const file = clientKeyPath(config)
   makeTrustedDir(config.proxy.state_dir, '[proxy] state_dir')
