@@ -20,6 +20,7 @@ import {
   type TreeSettings,
 } from './options.js'
 import { hostname, safePath } from './values.js'
+import { FS_ID_RE } from '../servers/efs-names.js'
 
 export interface Config {
   readonly file: string
@@ -78,7 +79,7 @@ function checkClientCertificates(file: string, efs: EfsSettings, servers: Readon
         section,
         key: iam ? 'iam' : 'access_point',
       })
-    const fsId = s.fs_id ?? (/^fs-[0-9a-f]+$/.test(name) ? name : undefined)
+    const fsId = s.fs_id ?? (FS_ID_RE.test(name) ? name : undefined)
     if (fsId === undefined || !tls) continue
     const seen = byFs.get(fsId)
     if (seen !== undefined && (seen.iam !== iam || seen.accessPoint !== s.access_point))

@@ -16,7 +16,7 @@ import { readEfsCa } from '../proxy/ca.js'
 import { bindableByAnyone } from '../util/privileged-port.js'
 import { proxyHealth, readState } from '../proxy/state.js'
 import { startProblem } from '../proxy/supervision.js'
-import { proxyTarget, usesTls } from '../proxy/target.js'
+import { iamIdentity, presentsCertificate, proxyTarget, usesTls } from '../proxy/target.js'
 import { efsServersOf, type EfsServer } from '../servers/classify.js'
 import { Deadline } from '../util/deadline.js'
 import { tcpProbe } from '../util/tcp-probe.js'
@@ -134,7 +134,7 @@ async function clientCertificateCheck(config: Config, server: EfsServer): Promis
   } catch {
     return [] // the proxy check says why
   }
-  if (!target.iam && target.accessPoint === undefined) return []
+  if (!presentsCertificate(target)) return []
   const ap = target.accessPoint === undefined ? '' : `access point ${target.accessPoint}; `
   const client = readState(config, target.fsId)?.client
   const now = Date.now() / 1000
@@ -142,7 +142,7 @@ async function clientCertificateCheck(config: Config, server: EfsServer): Promis
     const who =
       client.accessKeyId === undefined
         ? ''
-        : `IAM ${client.accessKeyId}${client.accountId === undefined ? '' : ` (account ${client.accountId})`} from ${client.source}; `
+        : `${iamIdentity({ ...client, accessKeyId: client.accessKeyId, source: client.source ?? 'an unknown source' })}; `
     const left = `certificate valid ${Math.max(0, Math.round((client.notAfter - now) / 60))} more minutes`
     if (client.notAfter <= now)
       return [
@@ -166,7 +166,7 @@ async function clientCertificateCheck(config: Config, server: EfsServer): Promis
       {
         check,
         ok: true,
-        detail: `${ap}IAM ${c.accessKeyId}${c.accountId === undefined ? '' : ` (account ${c.accountId})`} from ${c.source}${expires}; the proxy signs with them when it starts`,
+        detail: `${ap}${iamIdentity(c)}${expires}; the proxy signs with them when it starts`,
       },
     ]
   } catch (err) {

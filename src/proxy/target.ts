@@ -56,6 +56,20 @@ export function efsServerById(config: Config, fsId: string): EfsServer {
   return server
 }
 
+/** Does the proxy present a client certificate (IAM, an access point)? */
+export function presentsCertificate(target: ProxyTarget): boolean {
+  return target.iam || target.accessPoint !== undefined
+}
+
+/** `IAM <key id> (account <id>) from <source>`, as doctor and `proxy certificate` say it. */
+export function iamIdentity(who: {
+  readonly accessKeyId: string
+  readonly accountId?: string | undefined
+  readonly source: string
+}): string {
+  return `IAM ${who.accessKeyId}${who.accountId === undefined ? '' : ` (account ${who.accountId})`} from ${who.source}`
+}
+
 export function usesTls(config: Config, server: EfsServer): boolean {
   return server.section?.tls ?? config.efs.tls
 }

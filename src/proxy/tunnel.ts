@@ -8,7 +8,7 @@ import { checkServerIdentity, connect, type ConnectionOptions, type TLSSocket } 
 import type { Config } from '../config/load.js'
 import { EfsHomeError, oneLine } from '../errors.js'
 import { type ProxyState, writeState } from './state.js'
-import type { ProxyTarget } from './target.js'
+import { presentsCertificate, type ProxyTarget } from './target.js'
 import { readEfsCa } from './ca.js'
 import { ownIdentity } from '../util/process-identity.js'
 import { bufferReclaimer } from './buffer-reclaim.js'
@@ -61,7 +61,7 @@ class TlsTunnel implements Tunnel {
   }
 
   async listen(): Promise<void> {
-    if (this.target.iam || this.target.accessPoint !== undefined) await this.presentCertificate()
+    if (presentsCertificate(this.target)) await this.presentCertificate()
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) => reject(new EfsHomeError('PROXY', `cannot listen on 127.0.0.1:${this.port}: ${oneLine(err)}`)))
       this.server.listen({ port: this.port, host: '127.0.0.1', exclusive: true }, resolve)

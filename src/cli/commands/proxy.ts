@@ -5,7 +5,7 @@ import { type Config, loadConfig } from '../../config/load.js'
 import { EfsHomeError } from '../../errors.js'
 import { proxyHealth, readState } from '../../proxy/state.js'
 import { startProblem } from '../../proxy/supervision.js'
-import { efsServerById, proxyTarget } from '../../proxy/target.js'
+import { efsServerById, iamIdentity, presentsCertificate, proxyTarget } from '../../proxy/target.js'
 import { Deadline } from '../../util/deadline.js'
 import { EXIT } from '../exit.js'
 import type { Output } from '../output.js'
@@ -50,7 +50,7 @@ function status(config: Config, json: boolean, out: Output): number {
 /** Signs a client certificate as the proxy would and shows what it carries, or prints it (--pem) for openssl. */
 async function certificate(config: Config, fsId: string, options: { json: boolean; pem: boolean }, out: Output): Promise<number> {
   const target = proxyTarget(config, efsServerById(config, fsId))
-  if (!target.iam && target.accessPoint === undefined)
+  if (!presentsCertificate(target))
     throw new EfsHomeError(
       'CONFIG',
       `${fsId} presents no client certificate: set iam = true or access_point in its [server] section, or [efs] iam = true`,
@@ -81,9 +81,9 @@ async function certificate(config: Config, fsId: string, options: { json: boolea
   else {
     out.out(`${fsId}: client certificate signed ${shown.signed}, valid until ${shown.notAfter}`)
     if (target.accessPoint !== undefined) out.out(`  access point ${target.accessPoint}`)
-    if (shown.iam !== null)
+    if (credentials !== undefined)
       out.out(
-        `  IAM ${shown.iam.accessKeyId}${shown.iam.accountId === null ? '' : ` (account ${shown.iam.accountId})`} from ${shown.iam.source}${shown.iam.sessionToken ? ', with a session token' : ''}${shown.iam.expires === null ? '' : `, credentials expire ${shown.iam.expires}`}`,
+        `  ${iamIdentity(credentials)}${credentials.sessionToken === undefined ? '' : ', with a session token'}${credentials.expiration === undefined ? '' : `, credentials expire ${credentials.expiration.toISOString()}`}`,
       )
   }
   return EXIT.ok
