@@ -10,7 +10,8 @@ import { parseConfig, type Config } from '../src/config/load.js'
 import { lookupHome, type Step } from '../src/lookup/lookup.js'
 import { allTrees } from '../src/lookup/tree.js'
 import { EFS_ID, EFS_MOUNT_TARGET, siteConfig } from './fixtures/config.js'
-import { blackHole, freePort } from './fixtures/processes.js'
+import { blackHole, freePort, waitFor } from './fixtures/processes.js'
+import { ConnectionPool } from '../src/directory/pool.js'
 import { scratchDir } from './fixtures/scratch.js'
 import { ROOT_DN, ROOT_PW, startSlapd, type User } from './fixtures/slapd.js'
 import { makeTestCa } from './fixtures/tls.js'
@@ -71,6 +72,25 @@ t.test('thousands of users, each kind of home, the right entry', async (t) => {
     const result = await lookupHome(c, `u${i}`)
     t.equal(result.text, KINDS[i % KINDS.length]![1](i), `u${i}`)
     t.equal(result.source, 'ldap')
+  }
+})
+
+t.test('lookups sharing a new kept connection at once: one connection, every one answered', async (t) => {
+  // ldapts opens a socket per operation made before it is connected; an answer on the socket it did not keep is never read.
+  const plain = config(t, [slapd.url])
+  const secure = { ...plain, ldap: { ...plain.ldap, uri: [new URL(slapd.ldapsUrl!)], ca_file: ca.caFile } }
+  for (const c of [plain, secure]) {
+    const pool = new ConnectionPool()
+    t.teardown(() => pool.close())
+    const before = slapd.traffic().connections
+    const texts = await Promise.all(Array.from({ length: 30 }, (_, i) => lookupHome(c, `u${i}`, { pool }).then((r) => r.text)))
+    t.same(
+      texts,
+      Array.from({ length: 30 }, (_, i) => KINDS[i % KINDS.length]![1](i)),
+      `${c.ldap.uri[0]?.protocol} every lookup answered`,
+    )
+    const after = await waitFor('the connection in the log', () => (slapd.traffic().connections > before ? slapd.traffic() : undefined))
+    t.equal(after.connections - before, 1, `${c.ldap.uri[0]?.protocol} on one connection`)
   }
 })
 

@@ -23,8 +23,18 @@ function tlsOptions(ca: Buffer | undefined, host: string): ConnectionOptions {
   }
 }
 
-export /** A client for `url`, connected (StartTLS) and bound as configured; `timeout` 0: no per-operation limit. */
-async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, connectMs: number, timeout: number): Promise<Client> {
+/**
+ * A client for `url`, connected (StartTLS) and bound as configured; `timeout` 0: no per-operation limit.
+ * `shared`: lookups in flight will use it at once, so it is connected before it is handed out.
+ */
+export async function openClient(
+  settings: LdapSettings,
+  url: URL,
+  secrets: Secrets,
+  connectMs: number,
+  timeout: number,
+  shared = false,
+): Promise<Client> {
   const secure = url.protocol === 'ldaps:'
   const tls = secure || settings.starttls ? tlsOptions(secrets.ca, url.hostname) : undefined
   const client = new Client({
@@ -36,6 +46,11 @@ async function openClient(settings: LdapSettings, url: URL, secrets: Secrets, co
   const opening = async (): Promise<Client> => {
     if (!secure && tls !== undefined) await client.startTLS(tls)
     if (settings.bind_dn !== undefined) await client.bind(settings.bind_dn, secrets.password ?? '')
+    // ldapts connects on the first operation, and first operations made at
+    // once each open a socket of their own, of which one is kept: an answer
+    // on another is never read, and its lookup waits out its deadline. An
+    // anonymous bind (as ldapsearch makes) connects it first.
+    else if (shared && !client.isConnected) await client.bind('', '')
     return client
   }
   try {

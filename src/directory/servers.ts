@@ -85,7 +85,7 @@ async function attemptPooled<T>(
   for (let tries = 2; ; tries--) {
     let client: Client | undefined
     const work = async (): Promise<T> => {
-      client = await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000, 0))
+      client = await pool.get(url, () => openClient(settings, url, secrets, settings.timeout * 1000, 0, true))
       return operation(client)
     }
     try {
