@@ -20,29 +20,9 @@ import { join, relative } from 'node:path'
 import { runCommand } from './fixtures/processes.js'
 import { EFS_HOME_BIN, MAP_GEN_BIN, ROOT } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
+import { ansibleStats, ansibleVars, ROLLOUT_INPUTS, SECRET } from './fixtures/rollout.js'
 
-const SECRET = 's3cret;#"pw'
-const inputs = {
-  settings: {
-    ldap: {
-      uri: 'ldaps://ldap1.example.edu ldaps://ldap2.example.edu',
-      base: 'ou=People,dc=example,dc=edu',
-      bind_dn: 'cn=automount,dc=example,dc=edu',
-    },
-    efs: { tls: false, host_pattern: '^nw-syd-efs' },
-    firewall: { addresses: '10.0.16.0/20', ipv6: false },
-  },
-  servers: {
-    'nw-syd-efs1': { fs_id: 'fs-0123456789abcdef0', mount_target_ip: '10.0.16.5' },
-    'kamen.cse.example.edu': { type: 'nfs', export_prefix: '/srv/homes', options: 'vers=4.2' },
-  },
-  trees: {
-    '/web': { attribute: 'webDirectory', options: 'ro', timeout: 60 },
-    '/srv/www': { sub_path: 'public_html' },
-  },
-  exports: ['kamen.cse.example.edu/1', 'nw-syd-efs1/1', 'kamen/2'],
-  bind_password: SECRET,
-}
+const inputs = ROLLOUT_INPUTS
 
 const work = scratchDir(t, 'rollout')
 execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, stdio: 'ignore' })
@@ -57,11 +37,7 @@ function ansible(root: string, extra: string[] = [], vars = inputs) {
       efs_home_root: root,
       efs_home_release: release,
       efs_home_version: version,
-      efs_home_settings: vars.settings,
-      efs_home_servers: vars.servers,
-      efs_home_trees: vars.trees,
-      efs_home_exports: vars.exports,
-      efs_home_bind_password: vars.bind_password,
+      ...ansibleVars(vars),
     }),
     { mode: 0o600 },
   )
@@ -77,14 +53,6 @@ function ansible(root: string, extra: string[] = [], vars = inputs) {
       ANSIBLE_NOCOLOR: '1',
     },
   )
-}
-
-/** The counts of the default callback's PLAY RECAP line for localhost. */
-function stats(output: string): { changed: number; failures: number } {
-  const recap = /^localhost\s+:\s+(.*)$/m.exec(output.slice(output.lastIndexOf('PLAY RECAP')))
-  if (recap === null) return { changed: -1, failures: -1 }
-  const count = (name: string) => Number(new RegExp(`\\b${name}=(\\d+)`).exec(recap[1] ?? '')?.[1] ?? -1)
-  return { changed: count('changed'), failures: count('failed') }
 }
 
 // cf-agent with a private work directory: its own keys and bin links, nothing of the host's.
@@ -130,8 +98,8 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
   mkdirSync(ansibleRoot)
   const first = await ansible(ansibleRoot)
   t.equal(first.code, 0, first.stderr)
-  t.match(stats(first.stdout), { failures: 0 })
-  t.ok(stats(first.stdout).changed > 0)
+  t.match(ansibleStats(first.stdout), { failures: 0 })
+  t.ok(ansibleStats(first.stdout).changed > 0)
   const files = tree(ansibleRoot)
   t.match(files['etc/efs-home/efs-home.conf'], /^644 .*\[ldap\]\nuri = ldaps:\/\/ldap1\.example\.edu ldaps:\/\/ldap2\.example\.edu\n/s)
   t.match(files['etc/efs-home/efs-home.conf'], /bind_password_file = \/etc\/efs-home\/ldap-bind\.secret\n/)
@@ -172,7 +140,7 @@ t.test('ansible: applies into a tree, then changes nothing', async (t) => {
   t.notMatch(first.stdout + first.stderr, SECRET, 'the secret is never logged')
 
   const second = await ansible(ansibleRoot)
-  t.match(stats(second.stdout), { changed: 0, failures: 0 }, 'a second run changes nothing')
+  t.match(ansibleStats(second.stdout), { changed: 0, failures: 0 }, 'a second run changes nothing')
 })
 
 t.test('ansible --check --diff: shows the change and makes none', async (t) => {

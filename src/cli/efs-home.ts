@@ -132,6 +132,11 @@ function administration<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T>
             describe: 'the rollout inputs (JSON); /dev/stdin keeps a secret off the disk',
           })
           .option('root', { type: 'string', default: '/', describe: 'write under this directory instead of /' })
+          .option('layout', {
+            choices: ['package', 'tarball'] as const,
+            describe:
+              'how efs-home is installed on the host: package (the Debian package: its units, udev rule and CA file are its own; /usr/sbin) or tarball (/opt and /usr/local); default: how this efs-home is installed',
+          })
           .option('check', { type: 'boolean', default: false, describe: 'write nothing; report what would change' })
           .option('diff', { type: 'boolean', default: false, describe: 'show the changes (never a secret)' })
           .option('detailed-exitcodes', { type: 'boolean', default: false, describe: 'exit 2 when something changed' }),
@@ -139,6 +144,7 @@ function administration<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T>
         const render = {
           vars: args.vars,
           root: args.root,
+          layout: args.layout,
           check: args.check,
           diff: args.diff,
           detailedExitcodes: args['detailed-exitcodes'],
@@ -170,6 +176,9 @@ function administration<T>(y: Argv<T>, dispatch: Dispatch, out: Output): Argv<T>
         .demandCommand(1, 'config needs a subcommand: check or options'),
     )
 }
+
+/** A command line yargs refused: reported, and nothing runs. */
+class UsageError extends Error {}
 
 export async function main(argv: readonly string[], out: Output = stdOutput): Promise<number> {
   // The proxy, its supervisor and the lookup agent run for months and are
@@ -206,10 +215,16 @@ export async function main(argv: readonly string[], out: Output = stdOutput): Pr
     .version(false)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
-      out.err(`efs-home: ${msg ?? err?.message ?? 'failed'} (see efs-home --help)`)
-      code = EXIT.failed
+      // Thrown: yargs runs the command after a usage error its fail handler returns from.
+      throw new UsageError(msg ?? err?.message ?? 'failed')
     })
     .exitProcess(false)
-  await parser.parseAsync()
+  try {
+    await parser.parseAsync()
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    out.err(`efs-home: ${err.message} (see efs-home --help)`)
+    return EXIT.failed
+  }
   return code
 }

@@ -14,10 +14,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { packageFile } from '../util/package-files.js'
-
-const LIB = '/usr/lib/efs-home'
-const NODE = `${LIB}/node/bin/node`
-const ENTRY = `${LIB}/dist/src/bin/efs-home.js`
+import { PACKAGE_LIB, PACKAGE_NODE, packagePaths } from './layout.js'
 
 interface Runtime {
   readonly package: string
@@ -60,13 +57,6 @@ function unpackRuntime(runtime: Runtime, into: string): void {
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
-}
-
-/** A shipped file with the tarball rollout's paths (/usr/local, env node) made the package's. */
-function packagePaths(text: string): string {
-  return text
-    .replace(/\/usr\/bin\/env node ((?:--[a-z-]+(?:=\S+)? )*)\/usr\/local\/bin\/efs-home/g, `${NODE} $1${ENTRY}`)
-    .replace(/\/usr\/local\/s?bin\/(efs-home-map|efs-map-gen|efs-home)\b/g, '/usr/sbin/$1')
 }
 
 function control(pkg: PackageJson, arch: string, installedKb: number): string {
@@ -122,7 +112,7 @@ fi
 const CONFIG = `# /etc/efs-home/efs-home.conf — efs-home: see efs-home.conf(5) for every
 # option, and /usr/share/doc/efs-home/README.md.gz. Set your directory here,
 # check with \`efs-home config check\` and \`efs-home doctor\`, then enable:
-#   cp ${LIB}/maps/auto.master.d/home.autofs /etc/auto.master.d/   (with the path /usr/sbin/efs-home-map)
+#   cp ${PACKAGE_LIB}/maps/auto.master.d/home.autofs /etc/auto.master.d/   (with the path /usr/sbin/efs-home-map)
 #   systemctl enable --now efs-home-firewall efs-home-agent; systemctl reload autofs
 [ldap]
 uri = ldap://ldap.example.edu
@@ -140,12 +130,12 @@ License: ISC
 Files: usr/lib/efs-home/node/*
 Copyright: Node.js contributors and others
 License: MIT
- See ${LIB}/node/LICENSE for Node.js and the licences of what it bundles.
+ See ${PACKAGE_LIB}/node/LICENSE for Node.js and the licences of what it bundles.
 
 Files: usr/lib/efs-home/node_modules/*
 Copyright: their authors
 License: various
- Each package's licence is in its directory under ${LIB}/node_modules.
+ Each package's licence is in its directory under ${PACKAGE_LIB}/node_modules.
 
 License: ISC
  Permission to use, copy, modify, and/or distribute this software for any
@@ -200,7 +190,7 @@ export function buildDeb(tarball: string, outDir: string): string {
   // The tree's top is the target's /: mkdtemp's 0700 would be installed on it.
   chmodSync(root, 0o755)
   try {
-    const lib = join(root, LIB)
+    const lib = join(root, PACKAGE_LIB)
     mkdirSync(lib, { recursive: true })
     run('tar', ['-xzf', tarball, '-C', lib, '--strip-components=1', '--no-same-owner'])
     unpackRuntime(runtime, join(lib, 'node'))
@@ -221,7 +211,7 @@ export function buildDeb(tarball: string, outDir: string): string {
       write(
         root,
         `/usr/sbin/${name}`,
-        `#!/bin/sh\n# ${name}, on the Node.js runtime efs-home bundles.\nexec ${NODE} ${LIB}/dist/src/bin/${name}.js "$@"\n`,
+        `#!/bin/sh\n# ${name}, on the Node.js runtime efs-home bundles.\nexec ${PACKAGE_NODE} ${PACKAGE_LIB}/dist/src/bin/${name}.js "$@"\n`,
         0o755,
       )
     symlinkSync(`../lib/efs-home/maps/efs-home-map`, join(root, 'usr/sbin/efs-home-map'))

@@ -2,8 +2,8 @@
 // piece of code, so the ansible role and the cfengine policy write the same
 // bytes. Nothing is written unless every file renders and the config loads.
 
-import { chmodSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { type Config, HOME_MOUNT_POINT, parseConfig } from '../config/load.js'
 import { allTrees, masterMapName } from '../lookup/tree.js'
 import { OPTIONS, SERVER_OPTIONS, TREE_OPTIONS } from '../config/options.js'
@@ -12,6 +12,7 @@ import { diffLines } from '../util/diff-lines.js'
 import { parseStaticCfg } from '../mapgen/static-cfg.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { packageFile } from '../util/package-files.js'
+import { inLayout, type Layout } from '../release/layout.js'
 import { shippedTemplate } from '../util/template.js'
 import type { RolloutInputs } from './inputs.js'
 
@@ -76,18 +77,38 @@ function renderConfig(inputs: RolloutInputs): string {
 }
 
 /** The master map snippet of each declared tree, like maps/auto.master.d/home.autofs for /home. */
-function treeSnippets(config: Config): ManagedFile[] {
+function treeSnippets(config: Config, layout: Layout): ManagedFile[] {
   return allTrees(config)
     .filter((tree) => tree.mountPoint !== HOME_MOUNT_POINT)
     .map((tree) => ({
       path: `/etc/auto.master.d/${masterMapName(tree)}`,
       mode: 0o644,
-      content: template('tree.autofs.hbs')({ mountPoint: tree.mountPoint, timeout: tree.timeout }),
+      content: inLayout(layout, template('tree.autofs.hbs')({ mountPoint: tree.mountPoint, timeout: tree.timeout })),
       secret: false,
     }))
 }
 
-export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
+/**
+ * The shipped units and udev rule: a rollout writes them beside a tarball;
+ * the package carries its own (in /lib/systemd/system and /usr/lib/udev), and
+ * copies a tarball rollout left in /etc would override them.
+ */
+const SHIPPED_SYSTEM_FILES: readonly (readonly [string, ...string[]])[] = [
+  ['/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'],
+  ['/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'],
+  ['/etc/systemd/system/efs-home-agent.service', 'templates', 'efs-home-agent.service'],
+  // udevd notices a changed rules file by itself; the next mount reads ahead.
+  ['/etc/udev/rules.d/99-zz-efs-home-readahead.rules', 'templates', 'efs-home-readahead.rules'],
+]
+
+export interface Rendered {
+  readonly files: readonly ManagedFile[]
+  /** Files an earlier rollout wrote that this layout does without: removed, if they are still ours. */
+  readonly retired: readonly string[]
+}
+
+/** Every file a rollout manages for `layout` (the way efs-home is installed on the host). */
+export function managedFiles(inputs: RolloutInputs, layout: Layout): Rendered {
   const config = renderConfig(inputs)
   const loaded = parseConfig(CONFIG_PATH, config) // a config the tools would refuse is never rolled out
   const staticCfg = template('auto_static.cfg.hbs')({ exports: inputs.exports })
@@ -95,24 +116,24 @@ export function managedFiles(inputs: RolloutInputs): ManagedFile[] {
   const shipped = (path: string, ...from: string[]) => ({
     path,
     mode: 0o644,
-    content: readFileSync(packageFile(...from), 'utf8'),
+    content: inLayout(layout, readFileSync(packageFile(...from), 'utf8')),
     secret: false,
   })
-  return [
+  const files = [
     { path: CONFIG_PATH, mode: 0o644, content: config, secret: false },
     ...(inputs.bindPassword === undefined ? [] : [{ path: SECRET_PATH, mode: 0o600, content: `${inputs.bindPassword}\n`, secret: true }]),
     { path: '/etc/auto_static.cfg', mode: 0o644, content: staticCfg, secret: false },
-    shipped('/etc/efs-home/efs-ca.pem', 'templates', 'efs-ca.pem'),
     shipped('/etc/auto.master.d/home.autofs', 'maps', 'auto.master.d', 'home.autofs'),
     shipped('/etc/auto.master.d/static.autofs', 'maps', 'auto.master.d', 'static.autofs'),
-    ...treeSnippets(loaded),
+    ...treeSnippets(loaded, layout),
     shipped('/etc/systemd/system/autofs.service.d/efs-home.conf', 'templates', 'autofs.service.d', 'static.conf'),
-    shipped('/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'),
-    shipped('/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'),
-    shipped('/etc/systemd/system/efs-home-agent.service', 'templates', 'efs-home-agent.service'),
-    // udevd notices a changed rules file by itself; the next mount reads ahead.
-    shipped('/etc/udev/rules.d/99-zz-efs-home-readahead.rules', 'templates', 'efs-home-readahead.rules'),
   ]
+  if (layout === 'package') return { files, retired: SHIPPED_SYSTEM_FILES.map(([path]) => path) }
+  return {
+    // The package's conffile; beside a tarball, the rollout installs the trust anchor.
+    files: [...files, shipped('/etc/efs-home/efs-ca.pem', 'templates', 'efs-ca.pem'), ...SHIPPED_SYSTEM_FILES.map((f) => shipped(...f))],
+    retired: [],
+  }
 }
 
 function current(file: string): { content: string | undefined; mode: number | undefined } {
@@ -123,15 +144,16 @@ function current(file: string): { content: string | undefined; mode: number | un
   }
 }
 
-/** Writes the files that differ under `root`; returns their paths and, with `diff`, what changed. */
-export function applyFiles(
-  root: string,
-  files: readonly ManagedFile[],
-  options: { check: boolean },
-): { changed: string[]; diff: string[] } {
+/** Whether a file a rollout once wrote at `path` is still as efs-home wrote it: its first line names it. */
+function stillOurs(content: string | undefined, path: string): boolean {
+  return content?.startsWith(`# ${path} — efs-home`) === true
+}
+
+/** Writes the files that differ under `root` and removes the retired ones; returns their paths and, with `diff`, what changed. */
+export function applyFiles(root: string, rendered: Rendered, options: { check: boolean }): { changed: string[]; diff: string[] } {
   const changed: string[] = []
   const diff: string[] = []
-  for (const f of files) {
+  for (const f of rendered.files) {
     const target = join(root, f.path)
     const now = current(target)
     if (now.content === f.content && now.mode === f.mode) continue
@@ -143,5 +165,41 @@ export function applyFiles(
     if (now.content === f.content) chmodSync(target, f.mode)
     else writeFileAtomic(target, f.content, f.mode)
   }
+  for (const path of rendered.retired) {
+    const target = join(root, path)
+    // A file the site made or edited there is the site's: left alone.
+    if (!stillOurs(current(target).content, path)) continue
+    changed.push(path)
+    diff.push(`${path}: removed (the Debian package provides its own)`)
+    if (options.check) continue
+    rmSync(target)
+    for (const link of enablingLinks(root, path)) rmSync(link)
+  }
   return { changed, diff }
+}
+
+/**
+ * The links `systemctl enable` made to a unit file in /etc/systemd/system
+ * (in its *.wants and *.requires directories): once the file goes they
+ * would dangle, and `systemctl enable` of the package's unit would take
+ * them for its own and leave them.
+ */
+function enablingLinks(root: string, unitPath: string): string[] {
+  const dir = dirname(unitPath)
+  if (dir !== '/etc/systemd/system') return []
+  let entries: string[]
+  try {
+    entries = readdirSync(join(root, dir)).filter((d) => /\.(wants|requires)$/.test(d))
+  } catch {
+    return []
+  }
+  return entries
+    .map((d) => join(root, dir, d, basename(unitPath)))
+    .filter((link) => {
+      try {
+        return lstatSync(link).isSymbolicLink() && readlinkSync(link) === unitPath
+      } catch {
+        return false
+      }
+    })
 }

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { parseRolloutInputs } from '../../rollout/inputs.js'
+import { installedLayout, type Layout } from '../../release/layout.js'
 import { applyFiles, managedFiles } from '../../rollout/render.js'
 import { EXIT, type Guard } from '../exit.js'
 import type { Output } from '../output.js'
@@ -11,6 +12,8 @@ export interface RenderArgs {
   /** A JSON file (/dev/stdin: a secret need not touch the disk). */
   readonly vars: string
   readonly root: string
+  /** Default: the layout this efs-home runs from. */
+  readonly layout: Layout | undefined
   readonly check: boolean
   readonly diff: boolean
   /** Exit 2 when something changed (as puppet does), for cfengine's classes. */
@@ -25,7 +28,7 @@ export const renderGuard = (args: Pick<RenderArgs, 'detailedExitcodes'>): Guard 
 
 export async function renderCommand(args: RenderArgs, out: Output): Promise<number> {
   const inputs = parseRolloutInputs(readFileSync(args.vars, 'utf8'))
-  const { changed, diff } = applyFiles(args.root, managedFiles(inputs), { check: args.check })
+  const { changed, diff } = applyFiles(args.root, managedFiles(inputs, args.layout ?? installedLayout()), { check: args.check })
   if (args.diff) for (const line of diff) out.out(line)
   out.out(JSON.stringify({ changed }))
   // Puppet's convention, which cfengine's classes read: 2 for "changed".
