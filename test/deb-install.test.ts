@@ -10,6 +10,8 @@ import { basename, join } from 'node:path'
 import { buildPackage, inOverlayRoot } from './fixtures/deb.js'
 import { kernelLacks } from './fixtures/kernel.js'
 import { scratchDir } from './fixtures/scratch.js'
+import { agentPort } from './fixtures/ports.js'
+import { startSlapd } from './fixtures/slapd.js'
 
 const missing = kernelLacks('mountns', 'overlay')
 if (missing !== undefined) t.plan(0, missing)
@@ -21,6 +23,9 @@ else {
     execFileSync('dpkg-deb', ['-R', deb, join(dir, 'next')])
     execFileSync('sed', ['-i', 's/^Version: .*/Version: 99.0.0/', join(dir, 'next', 'DEBIAN', 'control')])
     execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', join(dir, 'next'), join(dir, 'next.deb')], { stdio: 'ignore' })
+    const slapd = await startSlapd(t, [{ uid: 'alice', home: '/import/kamen/2/alice' }])
+    const port = agentPort()
+    // A PID namespace of its own: the agent a lookup starts there ends with it.
     const r = await inOverlayRoot(
       [
         `cp ${deb} ${join(dir, 'next.deb')} $R/tmp/`,
@@ -40,6 +45,14 @@ else {
         'echo "unit: $(grep ^ExecStart= $R/lib/systemd/system/efs-home-agent.service)"',
         'echo "enabled: $(ls $R/etc/systemd/system/multi-user.target.wants 2>/dev/null | grep -c efs-home || true)"',
         'echo "master map: $(ls $R/etc/auto.master.d 2>/dev/null | grep -c efs-home || true)"',
+        // The lookup path on the bundled runtime, against a real directory: the Node map, the agent it starts, the thin map through it.
+        `printf '[ldap]\\nuri = ${slapd.url}\\nbase = ou=People,dc=example,dc=edu\\n[home]\\nagent_port = ${port}\\n' > $R/etc/efs-home/efs-home.conf`,
+        'echo "node map: $(inroot efs-home-map alice 2>&1)"',
+        'for i in $(seq 100); do inroot efs-home agent status >/dev/null 2>&1 && break; sleep 0.1; done',
+        'echo "thin map: $(inroot efs-home-map alice 2>&1)"',
+        "echo \"agent: $(inroot efs-home agent status --json | inroot /usr/lib/efs-home/node/bin/node -e \"const s = JSON.parse(require('fs').readFileSync(0)); console.log(s.answeredThin + ' for the thin map, on ' + require('fs').readlinkSync('/proc/' + s.pid + '/exe'))\")\"",
+        'inroot efs-map-gen --from-ldap --source /dev/null --output /tmp/auto.static > /dev/null',
+        'echo "map-gen: $(grep -c kamen $R/tmp/auto.static)"',
         'echo "# this site" >> $R/etc/efs-home/efs-home.conf',
         'inroot dpkg -i /tmp/next.deb >/dev/null',
         'echo "upgraded: $(inroot dpkg -s efs-home | sed -n "s/^Version: //p"), kept: $(tail -1 $R/etc/efs-home/efs-home.conf)"',
@@ -49,6 +62,7 @@ else {
         'inroot dpkg -P efs-home >/dev/null',
         'echo "purged: config $(test -e $R/etc/efs-home && echo stays || echo gone), state $(test -e $R/var/lib/efs-home && echo stays || echo gone), cache $(test -e $R/var/cache/efs-home && echo stays || echo gone)"',
       ].join('\n'),
+      { pid: true },
     )
     t.equal(r.code, 0, r.stderr)
     const said = r.stdout
@@ -68,6 +82,18 @@ else {
     )
     t.match(said, /^enabled: 0$/m, 'nothing enabled before the site configures it')
     t.match(said, /^master map: 0$/m, 'autofs left alone')
+    t.match(
+      said,
+      /^node map: -fstype=nfs,vers=4,nosuid,nodev kamen:\/export\/kamen\/2\/alice$/m,
+      'the Node map answers on the bundled runtime',
+    )
+    t.match(
+      said,
+      /^thin map: -fstype=nfs,vers=4,nosuid,nodev kamen:\/export\/kamen\/2\/alice$/m,
+      'the thin map, through the agent the first lookup started',
+    )
+    t.match(said, /^agent: 1 for the thin map, on \/usr\/lib\/efs-home\/node\/bin\/node$/m, 'the agent runs on the bundled runtime')
+    t.match(said, /^map-gen: 1$/m, 'efs-map-gen enumerates LDAP on it')
     t.match(said, /^upgraded: 99\.0\.0, kept: # this site$/m, 'the local edit survives the upgrade')
     t.match(said, /^removed: code gone, config stays$/m)
     t.match(said, /^purged: config gone, state gone, cache gone$/m)

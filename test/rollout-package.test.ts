@@ -102,7 +102,7 @@ else {
         `echo "upgraded: $(inroot dpkg-query -W -f '\${Version}' efs-home), config $(grep -c "^bind_dn = cn=automount" $R/etc/efs-home/efs-home.conf)"`,
         ...copyOut(out),
       ].join('\n'),
-      true,
+      { pid: true, net: true },
     )
     t.equal(r.code, 0, r.stderr)
     const said = r.stdout
@@ -159,7 +159,7 @@ else {
         agent('cf2.log'),
         ...copyOut(out),
       ].join('\n'),
-      true,
+      { pid: true, net: true },
     )
     t.equal(r.code, 0, r.stderr)
     const said = r.stdout
