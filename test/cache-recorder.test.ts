@@ -38,6 +38,11 @@ t.test('batched: one write for many changes, none for a lookup that changes noth
   const cache = readHomesCache(file)
   t.equal(cache.get('u7')?.location, '/import/kamen/3/u7', 'a moved home')
   t.notOk(cache.has('u8'), 'a user LDAP no longer has')
+  const after = statSync(file).mtimeMs
+  recorder.record('u8', undefined, now + 30, 0)
+  recorder.record('nobody', undefined, now + 30, 0)
+  recorder.flush(now + 30)
+  t.equal(statSync(file).mtimeMs, after, 'users LDAP does not have, and the file does not hold: left alone')
 })
 
 t.test("batched: another writer's rewrite (or a removed file) is noticed", async (t) => {

@@ -57,17 +57,25 @@ export function readHomesCache(file: string): HomesCache {
  * see it without reading the rest.
  */
 export function writeHomesCache(file: string, cache: HomesCache, byMapGen?: { readonly at: number }): void {
+  makeTrustedDir(dirname(file), 'the [home] cache_file directory')
+  writeFileAtomic(file, cacheText(cache, byMapGen), 0o600)
+}
+
+/** Entries per part of the file written at once: the agent rewrites it every few seconds while it fills, so never as one string of every user. */
+const ENTRIES_PER_PART = 1000
+
+function* cacheText(cache: HomesCache, byMapGen: { readonly at: number } | undefined): Generator<string> {
   const head = byMapGen === undefined ? {} : { maintainer: 'efs-map-gen', written: byMapGen.at }
-  // Entry by entry rather than through one object of every user: the agent writes this every few seconds while it fills.
-  const users = [...cache.keys()]
-    .sort()
-    .map((user) => {
+  yield `${JSON.stringify({ version: FORMAT_VERSION, ...head }).slice(0, -1)},"users":{`
+  const users = [...cache.keys()].sort()
+  for (let i = 0; i < users.length; i += ENTRIES_PER_PART) {
+    const part = users.slice(i, i + ENTRIES_PER_PART).map((user) => {
       const { location, at } = cache.get(user) as CachedHome
       return `${JSON.stringify(user)}:${JSON.stringify({ location, at })}`
     })
-    .join(',')
-  makeTrustedDir(dirname(file), 'the [home] cache_file directory')
-  writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, ...head }).slice(0, -1)},"users":{${users}}}\n`, 0o600)
+    yield `${i === 0 ? '' : ','}${part.join(',')}`
+  }
+  yield '}}\n'
 }
 
 /** When efs-map-gen last wrote the whole cache, from the file's first bytes; undefined if it did not. */

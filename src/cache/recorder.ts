@@ -41,15 +41,15 @@ function version(file: string): string {
 }
 
 /**
- * Remembers what it recorded, so a lookup that changes nothing costs no file
- * read, and writes what changed in one go, `delayMs` after the first change
- * (so at most once per `delayMs`), from what it holds of the file rather
- * than reading it back. When another process rewrote or removed the file
- * meanwhile, what it holds counts for nothing: the file is read again.
+ * Holds what the file holds (as this recorder last wrote or read it), so a
+ * lookup that changes nothing costs no file read, and writes what changed
+ * in one go, `delayMs` after the first change (so at most once per
+ * `delayMs`), from what it holds rather than reading the file back. When
+ * another process rewrote or removed the file meanwhile, what it holds
+ * counts for nothing: the file is read again.
  */
 export class BatchedRecorder implements CacheRecorder {
-  private readonly recorded = new Map<string, { location: string | undefined; at: number }>()
-  /** What the file holds, as this recorder last wrote or read it; undefined while efs-map-gen keeps it. */
+  /** What the file holds; undefined before the first write, and while efs-map-gen keeps it. */
   private mirror: HomesCache | undefined
   /** The file as this recorder last left it. */
   private written = ''
@@ -62,11 +62,16 @@ export class BatchedRecorder implements CacheRecorder {
     private readonly delayMs: number,
   ) {}
 
+  /** Whether the file already says what LDAP said, recently enough. */
+  private holds(user: string, location: string | undefined, now: number, refreshAfter: number): boolean {
+    if (this.mirror === undefined || version(this.file) !== this.written) return false
+    const held = this.mirror.get(user)
+    return location === undefined ? held === undefined : held?.location === location && now - held.at < refreshAfter
+  }
+
   record(user: string, location: string | undefined, now: number, refreshAfter: number): void {
-    if (this.recorded.size > 0 && version(this.file) !== this.written) this.recorded.clear()
-    const last = this.recorded.get(user)
-    if (last !== undefined && last.location === location && now - last.at < refreshAfter) return
-    this.recorded.set(user, { location, at: now })
+    const queued = this.pending.has(user)
+    if (queued ? this.pending.get(user) === location : this.holds(user, location, now, refreshAfter)) return
     this.pending.set(user, location)
     // The shortest asked for: a removal (0) must not wait for an entry to age.
     this.refreshAfter = this.pending.size === 1 ? refreshAfter : Math.min(this.refreshAfter, refreshAfter)

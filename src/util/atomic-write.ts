@@ -6,7 +6,8 @@ import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSy
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+/** `data` in parts: written one after the other, never all in memory at once. */
+export function writeFileAtomic(file: string, data: string | Buffer | Iterable<string>, mode = 0o644): void {
   const dir = dirname(file)
   mkdirSync(dir, { recursive: true })
   const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
@@ -14,7 +15,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   try {
     // The mode asked for, whatever the caller's umask (cf-agent runs commands with 077).
     fchmodSync(fd, mode)
-    writeFileSync(fd, data)
+    if (typeof data === 'string' || Buffer.isBuffer(data)) writeFileSync(fd, data)
+    else for (const part of data) writeFileSync(fd, part)
     fsyncSync(fd)
   } catch (err) {
     closeSync(fd)
