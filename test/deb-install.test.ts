@@ -53,6 +53,10 @@ else {
         "echo \"agent: $(inroot efs-home agent status --json | inroot /usr/lib/efs-home/node/bin/node -e \"const s = JSON.parse(require('fs').readFileSync(0)); console.log(s.answeredThin + ' for the thin map, on ' + require('fs').readlinkSync('/proc/' + s.pid + '/exe'))\")\"",
         'inroot efs-map-gen --from-ldap --source /dev/null --output /tmp/auto.static > /dev/null',
         'echo "map-gen: $(grep -c kamen $R/tmp/auto.static)"',
+        // Run from the package, the rollout's renderer writes for the package by default.
+        `echo '{"settings": {"ldap": {"uri": "ldap://ldap.example.edu", "base": "dc=example,dc=edu"}}}' > $R/tmp/inputs.json`,
+        'inroot efs-home rollout render --vars /tmp/inputs.json --root /tmp/tree > /dev/null',
+        'echo "render: $(grep -o "program:[^ ]*" $R/tmp/tree/etc/auto.master.d/home.autofs), units $(ls $R/tmp/tree/etc/systemd/system | grep -c "^efs-home-" || true)"',
         'echo "# this site" >> $R/etc/efs-home/efs-home.conf',
         'inroot dpkg -i /tmp/next.deb >/dev/null',
         'echo "upgraded: $(inroot dpkg -s efs-home | sed -n "s/^Version: //p"), kept: $(tail -1 $R/etc/efs-home/efs-home.conf)"',
@@ -94,6 +98,7 @@ else {
     )
     t.match(said, /^agent: 1 for the thin map, on \/usr\/lib\/efs-home\/node\/bin\/node$/m, 'the agent runs on the bundled runtime')
     t.match(said, /^map-gen: 1$/m, 'efs-map-gen enumerates LDAP on it')
+    t.match(said, /^render: program:\/usr\/sbin\/efs-home-map, units 0$/m, "rollout render: the package's layout by default")
     t.match(said, /^upgraded: 99\.0\.0, kept: # this site$/m, 'the local edit survives the upgrade')
     t.match(said, /^removed: code gone, config stays$/m)
     t.match(said, /^purged: config gone, state gone, cache gone$/m)

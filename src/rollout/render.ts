@@ -167,7 +167,7 @@ export function applyFiles(root: string, rendered: Rendered, options: { check: b
   }
   for (const path of rendered.retired) {
     const target = join(root, path)
-    // A file the site made or edited there is the site's: left alone.
+    // A file whose first line is not efs-home's is the site's own: left alone.
     if (!stillOurs(current(target).content, path)) continue
     changed.push(path)
     diff.push(`${path}: removed (the Debian package provides its own)`)
