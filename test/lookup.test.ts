@@ -92,6 +92,16 @@ t.test('lookups sharing a new kept connection at once: one connection, every one
     const after = await waitFor('the connection in the log', () => (slapd.traffic().connections > before ? slapd.traffic() : undefined))
     t.equal(after.connections - before, 1, `${c.ldap.uri[0]?.protocol} on one connection`)
   }
+  // A directory that refuses anonymous binds but answers anonymous searches: the kept connection still serves.
+  const strict = await startSlapd(t, users, { refuseAnonymousBind: true })
+  const pool = new ConnectionPool()
+  t.teardown(() => pool.close())
+  const texts = await Promise.all([1, 2, 3].map((i) => lookupHome(config(t, [strict.url]), `u${i}`, { pool }).then((r) => r.text)))
+  t.same(
+    texts,
+    [1, 2, 3].map((i) => KINDS[i % KINDS.length]![1](i)),
+    'disallow bind_anon: answered all the same',
+  )
 })
 
 t.test('hostile keys never reach LDAP', async (t) => {

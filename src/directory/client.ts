@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
-import { Client } from 'ldapts'
+import { Client, ResultCodeError } from 'ldapts'
 import type { LdapSettings } from '../config/options.js'
 import { withTimeout } from '../util/deadline.js'
 import type { Secrets } from './secrets.js'
@@ -20,6 +20,20 @@ function tlsOptions(ca: Buffer | undefined, host: string): ConnectionOptions {
     rejectUnauthorized: true,
     ...(isIP(host) === 0 ? { servername: host } : {}),
     ...(ca === undefined ? {} : { ca }),
+  }
+}
+
+/**
+ * Connects `client` with an anonymous bind. A directory that refuses
+ * anonymous binds (slapd's `disallow bind_anon`) may still answer
+ * anonymous searches: its refusal leaves the connection up, and that is all
+ * this is for.
+ */
+async function connectAnonymously(client: Client): Promise<void> {
+  try {
+    await client.bind('', '')
+  } catch (err) {
+    if (!(err instanceof ResultCodeError && client.isConnected)) throw err
   }
 }
 
@@ -50,7 +64,7 @@ export async function openClient(
     // once each open a socket of their own, of which one is kept: an answer
     // on another is never read, and its lookup waits out its deadline. An
     // anonymous bind (as ldapsearch makes) connects it first.
-    else if (shared && !client.isConnected) await client.bind('', '')
+    else if (shared && !client.isConnected) await connectAnonymously(client)
     return client
   }
   try {

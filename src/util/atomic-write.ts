@@ -6,7 +6,7 @@ import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSy
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
-/** `data` in parts: written one after the other, never all in memory at once. */
+/** `data` may come in parts (strings written one after the other), so that it need never be in memory whole. */
 export function writeFileAtomic(file: string, data: string | Buffer | Iterable<string>, mode = 0o644): void {
   const dir = dirname(file)
   mkdirSync(dir, { recursive: true })
