@@ -152,7 +152,11 @@ else {
         `inroot env CFENGINE_TEST_OVERRIDE_WORKDIR=${cfWork} cf-key > /dev/null`,
         `inroot env CFENGINE_TEST_OVERRIDE_WORKDIR=${cfWork} cf-promises -f /tmp/site.cf > ${join(work, 'promises.log')} 2>&1 || echo "cf-promises failed"`,
         'echo "system node: $(inroot sh -c "command -v node || echo none")"',
+        // What a tarball installation linked into /usr/local goes; a site's own link stays.
+        'ln -s /opt/efs-home/maps/efs-home-map $R/usr/local/sbin/efs-home-map',
+        'ln -s /site/own/efs-home $R/usr/local/bin/efs-home',
         agent('cf1.log'),
+        'echo "links: $(ls $R/usr/local/sbin | grep -c efs-home-map || true) of the tarball, $(readlink $R/usr/local/bin/efs-home) kept"',
         `echo "package: $(inroot dpkg-query -W -f '\${Version} \${Status}' efs-home)"`,
         'echo "agent enabled: $(readlink $R/etc/systemd/system/multi-user.target.wants/efs-home-agent.service)"',
         'echo "firewall: $(inroot iptables -S EFS-HOME | grep -c -- "--dport 2049")"',
@@ -170,6 +174,7 @@ else {
     t.notMatch(log('cf1.log'), /error:/, log('cf1.log'))
     t.match(said, new RegExp(`^package: ${version.replace(/\./g, '\\.')} install ok installed$`, 'm'), 'installed by the apt_get module')
     t.match(said, /^agent enabled: \/lib\/systemd\/system\/efs-home-agent\.service$/m)
+    t.match(said, /^links: 0 of the tarball, \/site\/own\/efs-home kept$/m)
     t.match(said, /^firewall: [1-9]\d*$/m)
     t.notMatch(log('cf1.log'), SECRET, 'the secret is never logged')
     t.notMatch(log('cf2.log'), /error:|repaired/, 'a second run repairs nothing')
