@@ -13,8 +13,8 @@ import { agentFiles, agentPid } from './files.js'
  * the two equal). A 1 MB young generation: a lookup's garbage is small and
  * short-lived, and the agent stays some 20 MB smaller. --optimize-for-size:
  * V8 collects the old generation sooner instead of growing it: while its
- * cache first fills with 20,000 users the agent's high-water mark is 83 MB,
- * not 90-115 (test/bench/results/2026-12-02-soak-*.json).
+ * cache first fills with 20,000 users the agent's high-water mark stays
+ * near 70 MB instead of 90-115 (test/bench/results/2026-12-02-soak-*.json).
  */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'] as const
 

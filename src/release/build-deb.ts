@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { packageFile } from '../util/package-files.js'
-import { PACKAGE_LIB, PACKAGE_NODE, packagePaths } from './layout.js'
+import { PACKAGE_LIB, PACKAGE_NODE, packagePaths, systemFiles } from './layout.js'
 
 interface Runtime {
   readonly package: string
@@ -215,13 +215,8 @@ export function buildDeb(tarball: string, outDir: string): string {
         0o755,
       )
     symlinkSync(`../lib/efs-home/maps/efs-home-map`, join(root, 'usr/sbin/efs-home-map'))
-    for (const unit of ['efs-home-agent.service', 'efs-home-proxy@.service', 'efs-home-firewall.service'])
-      write(root, `/lib/systemd/system/${unit}`, packagePaths(readFileSync(join(lib, 'templates', unit), 'utf8')))
-    write(
-      root,
-      '/usr/lib/udev/rules.d/99-zz-efs-home-readahead.rules',
-      packagePaths(readFileSync(join(lib, 'templates', 'efs-home-readahead.rules'), 'utf8')),
-    )
+    for (const { path, template } of systemFiles('package'))
+      write(root, path, packagePaths(readFileSync(join(lib, 'templates', template), 'utf8')))
     for (const page of readdirSync(join(lib, 'dist', 'man')))
       write(root, `/usr/share/man/man${page.slice(-1)}/${page}.gz`, gzipSync(readFileSync(join(lib, 'dist', 'man', page)), { level: 9 }))
     write(root, '/etc/efs-home/efs-home.conf', CONFIG)

@@ -19,6 +19,25 @@ export function installedLayout(): Layout {
   return packageFile() === PACKAGE_LIB ? 'package' : 'tarball'
 }
 
+/** Where the units and the udev rule efs-home ships go in each layout: written by a rollout beside a tarball, the package's own in it. */
+const SYSTEM_DIRS: Record<Layout, { readonly units: string; readonly rules: string }> = {
+  tarball: { units: '/etc/systemd/system', rules: '/etc/udev/rules.d' },
+  package: { units: '/lib/systemd/system', rules: '/usr/lib/udev/rules.d' },
+}
+
+/** The units and the udev rule (templates/ names) and their paths in `layout`. */
+export function systemFiles(layout: Layout): readonly { readonly path: string; readonly template: string }[] {
+  const { units, rules } = SYSTEM_DIRS[layout]
+  return [
+    ...['efs-home-firewall.service', 'efs-home-proxy@.service', 'efs-home-agent.service'].map((unit) => ({
+      path: `${units}/${unit}`,
+      template: unit,
+    })),
+    // Named to run after nfs-common's 99-nfs.rules (nfsrahead).
+    { path: `${rules}/99-zz-efs-home-readahead.rules`, template: 'efs-home-readahead.rules' },
+  ]
+}
+
 /** A shipped file with the tarball's paths (/usr/local, `env node`) made the package's. */
 export function packagePaths(text: string): string {
   return text

@@ -12,7 +12,7 @@ import { diffLines } from '../util/diff-lines.js'
 import { parseStaticCfg } from '../mapgen/static-cfg.js'
 import { writeFileAtomic } from '../util/atomic-write.js'
 import { packageFile } from '../util/package-files.js'
-import { inLayout, type Layout } from '../release/layout.js'
+import { inLayout, type Layout, systemFiles } from '../release/layout.js'
 import { shippedTemplate } from '../util/template.js'
 import type { RolloutInputs } from './inputs.js'
 
@@ -88,19 +88,6 @@ function treeSnippets(config: Config, layout: Layout): ManagedFile[] {
     }))
 }
 
-/**
- * The shipped units and udev rule: a rollout writes them beside a tarball;
- * the package carries its own (in /lib/systemd/system and /usr/lib/udev), and
- * copies a tarball rollout left in /etc would override them.
- */
-const SHIPPED_SYSTEM_FILES: readonly (readonly [string, ...string[]])[] = [
-  ['/etc/systemd/system/efs-home-firewall.service', 'templates', 'efs-home-firewall.service'],
-  ['/etc/systemd/system/efs-home-proxy@.service', 'templates', 'efs-home-proxy@.service'],
-  ['/etc/systemd/system/efs-home-agent.service', 'templates', 'efs-home-agent.service'],
-  // udevd notices a changed rules file by itself; the next mount reads ahead.
-  ['/etc/udev/rules.d/99-zz-efs-home-readahead.rules', 'templates', 'efs-home-readahead.rules'],
-]
-
 export interface Rendered {
   readonly files: readonly ManagedFile[]
   /** Files an earlier rollout wrote that this layout does without: removed, if they are still ours. */
@@ -128,10 +115,16 @@ export function managedFiles(inputs: RolloutInputs, layout: Layout): Rendered {
     ...treeSnippets(loaded, layout),
     shipped('/etc/systemd/system/autofs.service.d/efs-home.conf', 'templates', 'autofs.service.d', 'static.conf'),
   ]
-  if (layout === 'package') return { files, retired: SHIPPED_SYSTEM_FILES.map(([path]) => path) }
+  // Beside a tarball the rollout installs the units, the udev rule (udevd notices a changed rules file by
+  // itself) and the trust anchor; the package carries its own, which copies left in /etc would override.
+  const beside = systemFiles('tarball')
+  if (layout === 'package') return { files, retired: beside.map((f) => f.path) }
   return {
-    // The package's conffile; beside a tarball, the rollout installs the trust anchor.
-    files: [...files, shipped('/etc/efs-home/efs-ca.pem', 'templates', 'efs-ca.pem'), ...SHIPPED_SYSTEM_FILES.map((f) => shipped(...f))],
+    files: [
+      ...files,
+      shipped('/etc/efs-home/efs-ca.pem', 'templates', 'efs-ca.pem'),
+      ...beside.map((f) => shipped(f.path, 'templates', f.template)),
+    ],
     retired: [],
   }
 }
