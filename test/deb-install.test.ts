@@ -2,7 +2,10 @@
 // seen through an overlay (nothing here changes): it installs with the
 // machine's Node.js hidden, its commands run on the runtime it bundles,
 // an upgrade keeps a locally edited config, remove keeps the config, purge
-// takes it and efs-home's state away.
+// takes it and efs-home's state away. The machine below already runs
+// efs-home (the package installed and configured, its cache full, its units
+// enabled), as an administrator's would: the test starts clean all the same,
+// and that machine's files are unchanged afterwards.
 
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
@@ -25,6 +28,19 @@ else {
     execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', join(dir, 'next'), join(dir, 'next.deb')], { stdio: 'ignore' })
     const slapd = await startSlapd(t, [{ uid: 'alice', home: '/import/kamen/2/alice' }])
     const port = agentPort()
+    const users = Object.fromEntries(Array.from({ length: 54 }, (_, i) => [`u${i}`, { location: `/import/kamen/2/u${i}`, at: 1 }]))
+    const host = [
+      `cp ${deb} $R/tmp/`,
+      `inroot dpkg -i /tmp/${basename(deb)} >/dev/null`,
+      "printf '[ldap]\\nuri = ldap://ldap.site.example\\nbase = dc=site\\n# the site\\n' > $R/etc/efs-home/efs-home.conf",
+      'mkdir -p $R/var/cache/efs-home $R/var/lib/efs-home $R/etc/systemd/system/multi-user.target.wants',
+      `echo '${JSON.stringify({ version: 1, users })}' > $R/var/cache/efs-home/homes.json`,
+      'echo \'{"fs-0123abcd": 250}\' > $R/var/lib/efs-home/proxy-ports.json',
+      'ln -s /lib/systemd/system/efs-home-agent.service $R/etc/systemd/system/multi-user.target.wants/',
+      'echo "/home program:/usr/sbin/efs-home-map" > $R/etc/auto.master.d/home.autofs',
+      'sum() { (cd $H && sha256sum etc/efs-home/efs-home.conf var/cache/efs-home/homes.json var/lib/efs-home/proxy-ports.json etc/auto.master.d/home.autofs | sha256sum); }',
+      'before=$(sum)',
+    ].join('\n')
     // A PID namespace of its own: the agent a lookup starts there ends with it.
     const r = await inOverlayRoot(
       [
@@ -65,8 +81,9 @@ else {
         'echo "removed: code $(test -e $R/usr/lib/efs-home && echo stays || echo gone), config $(test -e $R/etc/efs-home/efs-home.conf && echo stays || echo gone)"',
         'inroot dpkg -P efs-home >/dev/null',
         'echo "purged: config $(test -e $R/etc/efs-home && echo stays || echo gone), state $(test -e $R/var/lib/efs-home && echo stays || echo gone), cache $(test -e $R/var/cache/efs-home && echo stays || echo gone)"',
+        'echo "the machine below: $([ "$(sum)" = "$before" ] && echo unchanged || echo changed), efs-home $(chroot $H dpkg-query -s efs-home | sed -n "s/^Status: .* //p")"',
       ].join('\n'),
-      { pid: true },
+      { pid: true, host },
     )
     t.equal(r.code, 0, r.stderr)
     const said = r.stdout
@@ -102,5 +119,6 @@ else {
     t.match(said, /^upgraded: 99\.0\.0, kept: # this site$/m, 'the local edit survives the upgrade')
     t.match(said, /^removed: code gone, config stays$/m)
     t.match(said, /^purged: config gone, state gone, cache gone$/m)
+    t.match(said, /^the machine below: unchanged, efs-home installed$/m, 'the machine where efs-home ran keeps its files and package')
   })
 }
