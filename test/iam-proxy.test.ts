@@ -36,14 +36,60 @@ function knownCredentials(t: Test, dir: string): string {
 }
 
 /** A rig whose EFS requires IAM and the access point, verified independently. */
-async function iamRig(t: Test, proxyExtra = ''): Promise<Rig> {
+async function iamRig(t: Test, proxyExtra = '', deadline?: number): Promise<Rig> {
   const dir = (await import('./fixtures/scratch.js')).scratchDir(t, 'known')
   return startRig(t, {
     role: 'iam',
     verifyClients: ['--fs', FS_ID, '--region', 'us-east-1', '--access-point', AP, '--iam', '--credentials', knownCredentials(t, dir)],
     configExtra: `iam = true\naccess_point = ${AP}\n`,
     proxyExtra,
+    ...(deadline === undefined ? {} : { deadline }),
   })
+}
+
+/**
+ * The instance metadata fake in the rig's namespace, answering as `imds`
+ * (fake-aws.mjs's scenario) says: the instance role's credentials, one set
+ * a request. Returns the scenario's writer, the request log, and the
+ * environment that sends the AWS SDK there.
+ */
+async function instanceRole(
+  t: Test,
+  rig: Rig,
+  imds: object,
+): Promise<{ scenario: (extra: object) => void; requests: string; env: NodeJS.ProcessEnv }> {
+  const file = join(rig.dir, 'aws-scenario.json')
+  const requests = join(rig.dir, 'aws-requests.log')
+  const expiring = new Date(Date.now() + 3600_000).toISOString()
+  const scenario = (extra: object) =>
+    writeFileSync(
+      file,
+      JSON.stringify({
+        imds: {
+          role: 'efs-host',
+          credentials: ROLE_KEYS.map((k) => ({ AccessKeyId: k.id, SecretAccessKey: k.secret, Token: k.token, Expiration: expiring })),
+          ...imds,
+          ...extra,
+        },
+      }),
+    )
+  scenario({})
+  writeFileSync(requests, '')
+  await spawnReady(t, 'the instance metadata fake', [
+    ...rig.ns.exec,
+    'env',
+    '-u',
+    'NODE_OPTIONS',
+    process.execPath,
+    join(ROOT, 'test/fixtures/fake-aws.mjs'),
+    file,
+    requests,
+  ])
+  return {
+    scenario,
+    requests,
+    env: isolated(rig, { AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:8081/' }),
+  }
 }
 
 /** Nothing of this machine's: no ~/.aws, and instance metadata only where the test says. */
@@ -92,33 +138,7 @@ async function suite(): Promise<void> {
   t.test('IMDSv2 credentials that rotate while a connection is open: it carries on, new connections carry the new key', async (t) => {
     // Renewed every 2 s, so several times during the held connection.
     const rig = await iamRig(t, 'certificate_renewal = 2\n')
-    const scenario = join(rig.dir, 'aws-scenario.json')
-    const requests = join(rig.dir, 'aws-requests.log')
-    const expiring = new Date(Date.now() + 3600_000).toISOString()
-    const roleScenario = (extra: object) =>
-      writeFileSync(
-        scenario,
-        JSON.stringify({
-          imds: {
-            role: 'efs-host',
-            credentials: ROLE_KEYS.map((k) => ({ AccessKeyId: k.id, SecretAccessKey: k.secret, Token: k.token, Expiration: expiring })),
-            ...extra,
-          },
-        }),
-      )
-    roleScenario({})
-    writeFileSync(requests, '')
-    await spawnReady(t, 'the instance metadata fake', [
-      ...rig.ns.exec,
-      'env',
-      '-u',
-      'NODE_OPTIONS',
-      process.execPath,
-      join(ROOT, 'test/fixtures/fake-aws.mjs'),
-      scenario,
-      requests,
-    ])
-    const imds = isolated(rig, { AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:8081/' })
+    const { scenario: roleScenario, requests, env: imds } = await instanceRole(t, rig, {})
     const ensured = await rig.exec(['node', join(ROOT, 'dist/src/bin/efs-home.js'), 'proxy', 'ensure', FS_ID], imds)
     t.equal(ensured.code, 0, ensured.stderr)
     const port = ensured.stdout.trim()
@@ -164,6 +184,22 @@ async function suite(): Promise<void> {
         .slice(-3)
         .join('\n'),
     )
+  })
+
+  t.test('a proxy start slower than the deadline (credentials from a slow source): said as still starting, and it goes on', async (t) => {
+    const rig = await iamRig(t, '', 2)
+    // Each of IMDSv2's three requests (token, role, credentials) answered after 1.5 s: the start outlasts the deadline of 2 s.
+    const { env } = await instanceRole(t, rig, { delayMs: 1500 })
+    const ensure = () => rig.exec(['node', join(ROOT, 'dist/src/bin/efs-home.js'), 'proxy', 'ensure', FS_ID], env)
+    const first = await ensure()
+    t.not(first.code, 0)
+    t.match(
+      first.stderr,
+      /^efs-home: proxy ensure: the TLS proxy for fs-12345678 is still starting \(\d+ s so far\); the deadline of 2 s ran out; see \S+\/proxy-fs-12345678\.log\n$/,
+    )
+    const later = await waitFor('the proxy the first lookup started', async () => ((await ensure()).code === 0 ? true : undefined), 30_000)
+    t.ok(later, 'the start went on after the lookup gave up, and a later lookup finds the proxy up')
+    t.match(proxyState(rig), { client: { source: 'instance role (IMDSv2)' } })
   })
 
   t.test('no credentials at start: the lookup fails at once with the cause; nothing listens, no session is opened', async (t) => {

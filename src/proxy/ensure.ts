@@ -16,6 +16,7 @@ import { tryLock, unlock } from '../util/lock.js'
 import { packageFile } from '../util/package-files.js'
 import { spawnDetached } from '../util/spawn-detached.js'
 import { makeTrustedDir } from '../util/trusted-files.js'
+import { ageSeconds } from '../util/process-identity.js'
 import { readEfsCa } from './ca.js'
 import { bindableByAnyone } from '../util/privileged-port.js'
 import { assignPort } from './ports.js'
@@ -85,8 +86,17 @@ export async function ensureProxy(config: Config, server: EfsServer, deadline: D
   } finally {
     if (started) unlock(lock)
   }
-  throw (
-    failingStart(config, fsId) ??
-    new EfsHomeError('DEADLINE', `the TLS proxy for ${fsId} on port ${port} is not up: ${health.why}; see ${proxyLogPath(config, fsId)}`)
+  throw failingStart(config, fsId) ?? outOfTime(config, fsId, port, health.why, deadline)
+}
+
+/** The deadline ran out before the proxy was up: a start under way is said as such, with how long it has taken so far. */
+function outOfTime(config: Config, fsId: string, port: number, why: string, deadline: Deadline): EfsHomeError {
+  const supervisor = liveSupervisor(config, fsId)?.supervisor
+  const ranOut = `the deadline of ${deadline.seconds} s ran out; see ${proxyLogPath(config, fsId)}`
+  return new EfsHomeError(
+    'DEADLINE',
+    supervisor === undefined
+      ? `the TLS proxy for ${fsId} on port ${port} is not up: ${why}; ${ranOut}`
+      : `the TLS proxy for ${fsId} is still starting (${ageSeconds(supervisor)} s so far); ${ranOut}`,
   )
 }

@@ -5,7 +5,11 @@
 export class Deadline {
   readonly at: number
 
-  constructor(seconds: number, now: number = Date.now()) {
+  /** `seconds`: the whole budget, said in the error when it runs out; `now`: when it began. */
+  constructor(
+    readonly seconds: number,
+    now: number = Date.now(),
+  ) {
     this.at = now + seconds * 1000
   }
 

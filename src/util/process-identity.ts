@@ -45,6 +45,12 @@ export function isLiveRootProcess(id: ProcessIdentity | undefined): boolean {
   return facts !== undefined && facts.startTime === id.startTime && facts.uids.length > 0 && facts.uids.every((u) => u === '0')
 }
 
+/** How long ago the process `id` names started, in whole seconds (clock ticks are 1/100 s on Linux). */
+export function ageSeconds(id: ProcessIdentity): number {
+  const uptime = Number.parseFloat(readFileSync('/proc/uptime', 'utf8'))
+  return Math.max(0, Math.round(uptime - Number(id.startTime) / 100))
+}
+
 export function isIdentity(value: unknown): value is ProcessIdentity {
   const v = value as Partial<ProcessIdentity> | null
   return typeof v === 'object' && v !== null && Number.isInteger(v.pid) && typeof v.startTime === 'string' && /^\d+$/.test(v.startTime)
