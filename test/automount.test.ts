@@ -2,18 +2,17 @@
 // /home lookups and hands the entry to the (fake) NFS mount helper.
 
 import t, { type Test } from 'tap'
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { EFS_ID, siteConfig, writeConfig } from './fixtures/config.js'
-import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, ROOT, runNode, THIN_MAP } from './fixtures/run.js'
-import { scratchDir } from './fixtures/scratch.js'
+import { EFS_HOME_BIN, MAP_BIN, MAP_GEN_BIN, runNode, THIN_MAP } from './fixtures/run.js'
 import { startGanesha } from './fixtures/ganesha.js'
-import { runCommand } from './fixtures/processes.js'
 import { connect, createNetns, killNetnsProcesses } from './fixtures/netns.js'
 import { startSlapd } from './fixtures/slapd.js'
 import { startStunnel } from './fixtures/stunnel.js'
 import { makeTestCa } from './fixtures/tls.js'
 import { kernelTests } from './fixtures/vm.js'
+import { callWith, canonical, prepareWork as prepareAutomount, runAutomount } from './fixtures/automount.js'
 import type { Netns } from './fixtures/netns.js'
 
 const EFS_OPTS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,nosuid,nodev'
@@ -54,91 +53,11 @@ async function startHosts(): Promise<Hosts> {
   return { serverNs, clientNs, ldapUrl: slapd.url, configFile }
 }
 
+const prepareWork = (t: Test) => prepareAutomount(t, `${SERVER_IP} nw-syd-efs1 kamen kamen.cse.example.edu ${EFS_DNS}`)
+
 // Started once, by the first test that runs.
 let started: Promise<Hosts> | undefined
 const hosts = (): Promise<Hosts> => (started ??= startHosts())
-
-interface Outcome {
-  readonly results: Map<string, { status: number; listing: string }>
-  readonly mountCalls: string[]
-  readonly log: string
-}
-
-/**
- * A mount helper's command line with its options sorted: automount passes
- * the entry's options in an order of its own that differs between
- * versions; what matters is which options reach the helper.
- */
-function canonical(call: string): string {
-  return call.replace(/ -o (\S+)$/, (_, options: string) => ` -o ${options.split(',').sort().join(',')}`)
-}
-
-/** Whether `call` (canonical) runs `expected`'s helper on its source and target with at least its options. */
-function callWith(call: string | undefined, expected: string): boolean {
-  const split = (c: string) => {
-    const [head, options = ''] = c.split(' -o ')
-    return { head, options: options.split(',') }
-  }
-  const [got, want] = [split(call ?? ''), split(expected)]
-  return got.head === want.head && want.options.every((o) => got.options.includes(o))
-}
-
-/** A work directory with our /etc/hosts, autofs.conf and the fake mount helper. */
-function prepareWork(t: Test): string {
-  const work = scratchDir(t, 'automount')
-  writeFileSync(join(work, 'hosts'), `127.0.0.1 localhost\n${SERVER_IP} nw-syd-efs1 kamen kamen.cse.example.edu ${EFS_DNS}\n`)
-  writeFileSync(
-    join(work, 'autofs.conf'),
-    `[ autofs ]\nmaster_map_name = ${work}/auto.master\ntimeout = 300\nnegative_timeout = 1\nbrowse_mode = no\n`,
-  )
-  writeFileSync(join(work, 'mount.nfs'), readFileSync(join(ROOT, 'test/automount/fake-mount-nfs.sh'), 'utf8').replace('__WORK__', work))
-  chmodSync(join(work, 'mount.nfs'), 0o755)
-  t.teardown(() => {
-    // The daemon runs in its own session: stop it by PID even if the script was killed.
-    const pidFile = join(work, 'automount.pid')
-    if (!existsSync(pidFile)) return
-    try {
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  })
-  return work
-}
-
-/** Runs automount on `master` in the client namespace, then each step (a path to list, or run:COMMAND). */
-async function runAutomount(
-  t: Test,
-  clientNs: Netns,
-  work: string,
-  master: string[],
-  steps: string[],
-  config: string,
-  env: NodeJS.ProcessEnv = {},
-): Promise<Outcome> {
-  const masterFile = join(work, 'auto.master')
-  writeFileSync(masterFile, `${master.join('\n')}\n`)
-  const script = join(ROOT, 'test/automount/run-automount.sh')
-  const ran = await runCommand(
-    clientNs.exec[0]!,
-    [...clientNs.exec.slice(1), 'unshare', '-m', '--propagation', 'private', 'bash', script, work, masterFile, ...steps],
-    {
-      PATH: process.env.PATH,
-      EFS_HOME_CONFIG: config,
-      ...env,
-    },
-  )
-  t.equal(ran.code, 0, `automount ran (${ran.stderr.trim()})`)
-  const results = new Map<string, { status: number; listing: string }>()
-  const resultsFile = join(work, 'results')
-  for (const line of existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean) : []) {
-    const [path, status, listing] = line.split('\t')
-    results.set(path!, { status: Number(status), listing: listing ?? '' })
-  }
-  const callsFile = join(work, 'mount-calls')
-  const mountCalls = existsSync(callsFile) ? readFileSync(callsFile, 'utf8').split('\n').filter(Boolean).map(canonical) : []
-  return { results, mountCalls, log: readFileSync(join(work, 'automount.log'), 'utf8') }
-}
 
 test('ls /home/USER mounts each kind of home with the right arguments, the thin map asking the agent', async (t) => {
   const { clientNs, configFile } = await hosts()

@@ -1,19 +1,17 @@
 // EFS mounts read ahead [efs] read_ahead × rsize: `efs-home readahead`, which
 // efs-home's udev rule runs for each new NFS backing device, prints the value
 // for an EFS mount (through a proxy of ours, or by an EFS name) and nothing
-// for anything else. Where the kernel has an NFS client, a real mount
-// through the proxy gets it.
+// for anything else. test/kernel-nfs.test.ts has udevd run it for real
+// mounts through the proxy.
 
 import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { writeConfig } from './fixtures/config.js'
-import { kernelLacks } from './fixtures/kernel.js'
 import { runCommand } from './fixtures/processes.js'
 import { EFS_HOME_BIN } from './fixtures/run.js'
 import { scratchDir } from './fixtures/scratch.js'
-import { FS_ID, startRig } from './fixtures/tls-rig.js'
 
 const NFS_OPTS = (extra: string) =>
   `rw,vers=4.1,rsize=1048576,wsize=1048576,namlen=255,hard,noresvport,proto=tcp,${extra}timeo=600,retrans=2,sec=sys`
@@ -73,25 +71,4 @@ t.test('the backing device shows up before its mount: the mount is waited for', 
   await sleep(300)
   writeFileSync(mountinfo, `100 26 0:60 / /home/eve rw - nfs4 127.0.0.1:/1/eve ${NFS_OPTS('port=251,')}\n`)
   t.match(await asked, { code: 0, stdout: '15360\n' })
-})
-
-const noNfs = kernelLacks('nfs', 'netns', 'mountns')
-t.test('a real NFS mount through the proxy gets its read-ahead', { skip: noNfs ?? false }, async (t) => {
-  const rig = await startRig(t, { role: 'rahead' })
-  const ensured = await rig.efsHome(['proxy', 'ensure', FS_ID])
-  t.equal(ensured.code, 0, ensured.stderr)
-  const port = ensured.stdout.trim()
-  // As udev would: the device's number, then what efs-home prints for it written to sysfs; all inside one private mount namespace.
-  const script = [
-    'set -e',
-    `m=${join(rig.dir, 'mnt')}; mkdir -p $m`,
-    `mount -t nfs4 -o vers=4.1,rsize=1048576,port=${port},nosuid,nodev 127.0.0.1:/export $m`,
-    'dev=$(mountpoint -d $m)',
-    `kb=$(${process.execPath} ${EFS_HOME_BIN} readahead $dev)`,
-    'echo $kb > /sys/class/bdi/$dev/read_ahead_kb',
-    'cat /sys/class/bdi/$dev/read_ahead_kb',
-    'umount $m',
-  ].join('\n')
-  const r = await rig.exec(['unshare', '-m', '--propagation', 'private', 'bash', '-c', script])
-  t.match(r, { code: 0, stdout: '15360\n' }, r.stderr)
 })
