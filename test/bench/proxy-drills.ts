@@ -5,11 +5,12 @@
 
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { netnsPids } from '../fixtures/netns.js'
 import { waitFor } from '../fixtures/processes.js'
+import { agentPid as runningAgent } from '../../src/agent/files.js'
 import { rssMb } from '../fixtures/proc.js'
 import { MAP_BIN } from '../fixtures/run.js'
 import type { Owner } from '../fixtures/scratch.js'
@@ -113,9 +114,11 @@ interface Footprint {
 
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length
 
-/** The lookup agent's PID (the rig's agent socket is in its run directory). */
+/** The lookup agent's PID, as efs-home itself finds it in the rig's agent_dir. */
 function agentPid(rig: Rig): number {
-  return Number(readFileSync(join(rig.dir, 'run', 'lookup.sock.pid'), 'utf8').trim())
+  const pid = runningAgent(join(rig.dir, 'run'))
+  if (pid === undefined) throw new Error(`no lookup agent runs for ${rig.config}`)
+  return pid
 }
 
 function footprint(rig: Rig): Footprint {
@@ -155,7 +158,7 @@ export async function loginsOnOneFileSystem(owner: Owner, lookups: number): Prom
       },
     },
   ]
-  await waitFor('the lookup agent', () => (existsSync(join(rig.dir, 'run', 'lookup.sock.pid')) ? true : undefined))
+  await waitFor('the lookup agent', () => runningAgent(join(rig.dir, 'run')))
   await storm(
     inNs,
     env,

@@ -59,7 +59,7 @@ export async function benchProxy(
   const dir = scratchDir(owner, 'bpx')
   const { file } = writeConfig(
     owner,
-    `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 21000-21000\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`,
+    `[ldap]\nuri = ldap://127.0.0.1:1\nbase = dc=x\n[efs]\nca_file = ${ca.caFile}\nport_range = 300-300\n[proxy]\nstate_dir = ${dir}/run\nport_file = ${dir}/ports.json\nlog_connections = false\n[server "${FS_ID}"]\nmount_target_ip = 127.0.0.1\n`,
   )
   // As its supervisor and systemd unit run it (BENCH_NODE_FLAGS: extra node flags, to try some).
   const run = inNs([
@@ -75,9 +75,9 @@ export async function benchProxy(
   const proxy = spawnOwned(owner, run[0]!, run.slice(1), {
     env: { PATH: process.env.PATH, EFS_HOME_CONFIG: file, EFS_HOME_TEST_TARGET_PORT: '3049' },
   })
-  const proxyPid = await waitFor('the proxy', () => {
+  const { pid: proxyPid, port: proxyPort } = await waitFor('the proxy', () => {
     try {
-      return (JSON.parse(readFileSync(join(dir, 'run', `proxy-${FS_ID}.json`), 'utf8')) as { pid: number }).pid
+      return JSON.parse(readFileSync(join(dir, 'run', `proxy-${FS_ID}.json`), 'utf8')) as { pid: number; port: number }
     } catch {
       return undefined
     }
@@ -108,7 +108,7 @@ export async function benchProxy(
     p99: [] as number[],
     cpu: [] as number[],
   })
-  const ourTunnel = newTunnel(21000, proxyPid)
+  const ourTunnel = newTunnel(proxyPort, proxyPid)
   const theirTunnel = newTunnel(5000, stunnelPid)
   const tunnels = [ourTunnel, theirTunnel]
   const idleRssMb = rssMb(proxyPid)
