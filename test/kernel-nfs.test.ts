@@ -112,6 +112,9 @@ test('ls /home/alice and /web/alice: the kernel mounts through the proxy over TL
     `run:head -c 64M /dev/urandom > ${work}/written && cp ${work}/written ${home}/alice/data && sync`,
     // What the client reads must come from the server, not its page cache.
     `run:echo 3 > /proc/sys/vm/drop_caches && sha256sum ${home}/alice/data > ${work}/read-back.sum`,
+    // Counters of a connection still open, as a mount keeps its one (the proxy writes its state every 2 s: polled, bounded).
+    `run:for i in $(seq 60); do ${process.execPath} ${EFS_HOME_BIN} proxy status --json > ${work}/proxy-status.json; ` +
+      `${process.execPath} -e "process.exit(require('${work}/proxy-status.json')[0]?.bytes.fromEfs >= 64 << 20 ? 0 : 1)" && break; sleep 0.5; done; true`,
     `${web}/alice`,
     `run:sha256sum ${web}/alice/index.html > ${work}/web.sum`,
     `run:touch ${web}/alice/x 2> ${work}/web-write.err; true`,
@@ -140,6 +143,15 @@ test('ls /home/alice and /web/alice: the kernel mounts through the proxy over TL
   t.match(
     readFileSync(`${work}/efs-run/proxy-${FS}.log`, 'utf8'),
     new RegExp(`open to ${SERVER_IP.replace(/\./g, '\\.')}:2049 \\(TLSv1\\.3\\)`),
+  )
+  const [proxy] = JSON.parse(readFileSync(join(work, 'proxy-status.json'), 'utf8')) as {
+    connections: { open: number }
+    bytes: { toEfs: number; fromEfs: number }
+  }[]
+  t.ok(proxy !== undefined && proxy.connections.open >= 1, 'the mount holds its connection open')
+  t.ok(
+    proxy !== undefined && proxy.bytes.toEfs >= 64 << 20 && proxy.bytes.fromEfs >= 64 << 20,
+    `proxy status counts the bytes of that open connection: ${JSON.stringify(proxy?.bytes)}`,
   )
   const status = JSON.parse(readFileSync(join(work, 'agent-status.json'), 'utf8')) as { answeredThin: number }
   t.ok(status.answeredThin >= 1, `the agent answered the thin map (${status.answeredThin})`)

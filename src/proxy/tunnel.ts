@@ -40,6 +40,8 @@ class TlsTunnel implements Tunnel {
   private readonly ca: Buffer
   private readonly counters: Counters = { open: 0, total: 0, toEfs: 0, fromEfs: 0 }
   private readonly live = new Set<Socket>()
+  /** The local side of each open connection: its bytes count as they flow (a mount keeps one connection for its life). */
+  private readonly clients = new Set<Socket>()
   private readonly moved = bufferReclaimer(() => this.counters.open)
   private readonly started = Math.floor(Date.now() / 1000)
   private readonly self = ownIdentity()
@@ -72,8 +74,9 @@ class TlsTunnel implements Tunnel {
     )
     let last = ''
     this.refresh = setInterval(() => {
-      const now = JSON.stringify(this.state())
-      if (now !== last) writeState(this.config, this.state())
+      const state = this.state()
+      const now = JSON.stringify(state)
+      if (now !== last) writeState(this.config, state)
       last = now
     }, 2000)
     this.refresh.unref()
@@ -103,7 +106,12 @@ class TlsTunnel implements Tunnel {
 
   private state(): ProxyState {
     const supervisor = Number(process.env.EFS_HOME_SUPERVISOR_PID)
-    const { open, total, toEfs, fromEfs } = this.counters
+    const { open, total } = this.counters
+    let { toEfs, fromEfs } = this.counters
+    for (const client of this.clients) {
+      toEfs += client.bytesRead
+      fromEfs += client.bytesWritten
+    }
     return {
       fsId: this.target.fsId,
       port: this.port,
@@ -142,6 +150,7 @@ class TlsTunnel implements Tunnel {
     this.counters.open += 1
     const upstream = this.connectUpstream()
     this.live.add(client).add(upstream)
+    this.clients.add(client)
     const where = `${this.host}:${this.target.port}`
     let why = 'closed'
     const seconds = this.config.proxy.connect_timeout
@@ -180,6 +189,7 @@ class TlsTunnel implements Tunnel {
   private onClosed(id: number, client: Socket, upstream: TLSSocket, why: string): void {
     this.live.delete(client)
     this.live.delete(upstream)
+    this.clients.delete(client)
     this.counters.open -= 1
     this.counters.toEfs += client.bytesRead
     this.counters.fromEfs += client.bytesWritten

@@ -38,10 +38,11 @@ function status(config: Config, json: boolean, out: Output): number {
         out.out(`${r.fsId}: DOWN (${r.problem})`)
         continue
       }
-      out.out(
-        `${r.fsId} port ${r.port} pid ${r.pid} -> ${r.target}: ${r.up ? `up ${r.uptime} s` : `DOWN (${r.problem})`}, ` +
-          `${r.connections.open} open / ${r.connections.total} connections, ${r.bytes.toEfs} bytes to EFS, ${r.bytes.fromEfs} from EFS`,
-      )
+      const where = `${r.fsId} port ${r.port} pid ${r.pid} -> ${r.target}`
+      const health = r.up ? `up ${r.uptime} s` : `DOWN (${r.problem})`
+      const connections = `${r.connections.open} open / ${r.connections.total} connections`
+      const traffic = `${r.bytes.toEfs} bytes to EFS, ${r.bytes.fromEfs} from EFS`
+      out.out(`${where}: ${health}, ${connections}, ${traffic}`)
     }
   }
   return rows.every((r) => r.up) ? EXIT.ok : EXIT.no
