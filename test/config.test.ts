@@ -173,3 +173,23 @@ t.test('loadConfig: a missing or unreadable file is one clear line', async (t) =
   writeFileSync(file, MINIMAL)
   t.equal(loadConfig(file).file, file)
 })
+
+t.test('trees never share a cache file or a master map file', async (t) => {
+  const { allTrees, masterMapName } = await import('../src/lookup/tree.js')
+  const c = parseConfig('f', `${MINIMAL}[tree "/srv/www"]\nsub_path = www\n[tree "/srv-www"]\nsub_path = www\n`)
+  const [, a, b] = allTrees(c)
+  t.equal(a?.cacheFile, '/var/cache/efs-home/tree-srv-www.json', 'the usual name where nothing needs escaping')
+  t.equal(b?.cacheFile, '/var/cache/efs-home/tree-srv%2dwww.json', "a '-' in the mount point is escaped")
+  t.not(masterMapName(a!), masterMapName(b!))
+  fails(
+    t,
+    `${MINIMAL}[home]\ncache_file = /var/cache/efs-home/h.json\n[tree "/web"]\nsub_path = www\ncache_file = /var/cache/efs-home/h.json\n`,
+    /cache_file \/var\/cache\/efs-home\/h\.json is also the cache of \/home: each tree needs its own/,
+    { section: 'tree "/web"', key: 'cache_file' },
+  )
+  fails(
+    t,
+    `${MINIMAL}[tree "/web"]\nsub_path = www\n[tree "/www"]\nsub_path = www\ncache_file = /var/cache/efs-home/tree-web.json\n`,
+    /is also the cache of \/web/,
+  )
+})

@@ -2,6 +2,7 @@
 // turns it into a typed, validated Config, or a ConfigError naming the file,
 // section and key.
 
+import { checkTreeCaches } from '../lookup/tree.js'
 import { ConfigError } from '../errors.js'
 import { configFilePath, decodeSections, readConfigText } from './ini-file.js'
 import { readSection } from './option.js'
@@ -138,7 +139,7 @@ export function parseConfig(file: string, text: string): Config {
     if (trees.has(mountPoint)) throw new ConfigError(file, 'tree given twice', { section })
     trees.set(mountPoint, tree)
   }
-  return {
+  const config: Config = {
     file,
     trees,
     ldap: readSection(file, 'ldap', OPTIONS.ldap, sections.ldap ?? {}),
@@ -149,6 +150,8 @@ export function parseConfig(file: string, text: string): Config {
     firewall: readSection(file, 'firewall', OPTIONS.firewall, sections.firewall ?? {}),
     servers,
   }
+  checkTreeCaches(config)
+  return config
 }
 
 export function loadConfig(file: string = configFilePath()): Config {

@@ -7,6 +7,7 @@
 import { dirname, join } from 'node:path'
 import { type Config, HOME_MOUNT_POINT } from '../config/load.js'
 import type { MountOption } from '../mount/options.js'
+import { ConfigError } from '../errors.js'
 
 export interface Tree {
   readonly mountPoint: string
@@ -32,9 +33,36 @@ export function homeTree(config: Config): Tree {
   }
 }
 
+/**
+ * A mount point as part of a file name, one to one: /srv/www is srv-www and
+ * /srv-www is srv%2dwww ('-' and '%' escaped before '/' becomes '-'), so two
+ * trees never share a cache or a master map file.
+ */
+function fileNamePart(mountPoint: string): string {
+  return mountPoint
+    .slice(1)
+    .replace(/[%-]/g, (c) => (c === '%' ? '%25' : '%2d'))
+    .split('/')
+    .join('-')
+}
+
 /** tree-web.json for /web, tree-srv-www.json for /srv/www, beside the home cache. */
 function defaultCacheFile(config: Config, mountPoint: string): string {
-  return join(dirname(config.home.cache_file), `tree-${mountPoint.slice(1).split('/').join('-')}.json`)
+  return join(dirname(config.home.cache_file), `tree-${fileNamePart(mountPoint)}.json`)
+}
+
+/** Refuses trees that would share a last-known-good cache: during an LDAP outage one tree's answers would be served in the other. */
+export function checkTreeCaches(config: Config): void {
+  const seen = new Map<string, string>()
+  for (const tree of allTrees(config)) {
+    const other = seen.get(tree.cacheFile)
+    if (other !== undefined)
+      throw new ConfigError(config.file, `cache_file ${tree.cacheFile} is also the cache of ${other}: each tree needs its own`, {
+        section: `tree "${tree.mountPoint}"`,
+        key: 'cache_file',
+      })
+    seen.set(tree.cacheFile, tree.mountPoint)
+  }
 }
 
 /** Every tree, /home first. */
@@ -67,4 +95,4 @@ export function declaredTree(config: Config, mountPoint: string): Tree | undefin
 }
 
 /** The master map file of a tree: /etc/auto.master.d/efs-home-web.autofs for /web. */
-export const masterMapName = (tree: Pick<Tree, 'mountPoint'>) => `efs-home-${tree.mountPoint.slice(1).split('/').join('-')}.autofs`
+export const masterMapName = (tree: Pick<Tree, 'mountPoint'>) => `efs-home-${fileNamePart(tree.mountPoint)}.autofs`
